@@ -1,0 +1,85 @@
+"""The backend's application factory."""
+
+from __future__ import annotations
+
+from flask import Flask, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from backend import cli, health, http, logs
+from backend.config import Settings
+from backend.db import Database
+from backend.directory.views import blp as directory_blp
+from backend.zones.views import blp as zones_blp
+
+API_PREFIX = "/api/v1"
+DOCS_ASSETS = f"{API_PREFIX}/docs/assets/"
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Flask:
+    """Build the backend app from validated settings (read from the environment by default).
+
+    ``database`` lets tests hand in a session factory bound to their own transaction.
+    """
+    settings = settings or Settings.from_env()
+    logs.configure(settings.log_level, settings.log_json)
+
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # French labels stay readable
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        API_TITLE="Signal93",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": (
+                    "Citizen reports for the Seine-Saint-Denis département: road patrolling "
+                    "(Patrouillage), water and sanitation (Vigies de l'Eau) and biodiversity in "
+                    "the departmental parks (Balades Observ'acteurs). Every error has the body "
+                    '`{"code", "message", "errors"}`.'
+                ),
+                "license": {"name": "EUPL-1.2"},
+            },
+            "servers": [{"url": settings.public_base_url}],
+        },
+    )
+    if settings.trusted_proxy_hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.trusted_proxy_hops,
+            x_proto=settings.trusted_proxy_hops,
+            x_host=settings.trusted_proxy_hops,
+        )
+
+    app.extensions["signal93.settings"] = settings
+    app.extensions["signal93.db"] = database or Database.from_url(settings.database_url)
+    app.extensions["signal93.redis"] = _redis_client(settings)
+
+    http.install(app)
+    api = http.Api(app)
+    api.register_blueprint(directory_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(zones_blp, url_prefix=API_PREFIX)
+    app.register_blueprint(health.blp)
+
+    # Swagger UI's own files, served from the installed package: the docs work offline.
+    @app.get(f"{DOCS_ASSETS}<path:filename>")
+    def docs_assets(filename: str):
+        return send_from_directory(str(swagger_ui_path), filename, max_age=86400)
+
+    cli.register(app)
+    return app
+
+
+def _redis_client(settings: Settings):
+    if settings.redis_url is None:
+        return None
+    import redis
+
+    return redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)

@@ -1,0 +1,158 @@
+"""Database engine, sessions and the declarative base shared by every model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so Alembic migrations can name what they alter on both databases.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every database (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: give a timezone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Base of every backend model."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets real transactions and enforced foreign keys."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **kwargs)
+        _sqlite_transactions(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    # SQLAlchemy's documented pysqlite recipe: let SQLAlchemy emit BEGIN itself, so
+    # SAVEPOINTs and rolled-back test transactions behave as on PostgreSQL.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """The engine and the session factory of one app (or one test)."""
+
+    def __init__(self, engine: Engine, bind: Any = None, **session_options: Any):
+        self.engine = engine
+        self.sessionmaker = sessionmaker(
+            bind=bind if bind is not None else engine, expire_on_commit=False, **session_options
+        )
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        return cls(make_engine(url))
+
+    def session(self) -> Session:
+        return self.sessionmaker()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back on any error."""
+        session = self.session()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+def upsert(session: Session, model: type[Base], key: dict[str, Any], values: dict[str, Any]) -> tuple[Any, str]:
+    """Create the row identified by ``key`` or bring it to ``values``; flush.
+
+    Returns the row and what happened: ``"created"``, ``"updated"`` or ``"unchanged"``,
+    so loaders can be re-run and report what they changed.
+    """
+    row = session.query(model).filter_by(**key).one_or_none()
+    if row is None:
+        row = model(**key, **values)
+        session.add(row)
+        session.flush()
+        return row, "created"
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    if changed:
+        session.flush()
+    return row, "updated" if changed else "unchanged"
+
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    """Alembic's configuration, built in code (no alembic.ini to keep in sync)."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option(
+        "file_template", "%%(year)d%%(month).2d%%(day).2d_%%(hour).2d%%(minute).2d_%%(rev)s_%%(slug)s"
+    )
+    config.set_main_option("version_path_separator", "os")
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine_or_connection: Engine | Connection, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (both SQLite and PostgreSQL)."""
+    if isinstance(engine_or_connection, Engine):
+        with engine_or_connection.begin() as connection:
+            alembic_command.upgrade(alembic_config(connection), revision)
+    else:
+        alembic_command.upgrade(alembic_config(engine_or_connection), revision)

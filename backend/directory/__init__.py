@@ -1,0 +1,1 @@
+"""Directorates, their units, external bodies, programs and categories."""

@@ -1,0 +1,99 @@
+"""Directorates and their units, external bodies, programs and categories."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.db import Base, utcnow
+from backend.zones.models import Zone
+
+
+class Directorate(Base):
+    """A directorate of the département (DVD, DEA, DNPB)."""
+
+    __tablename__ = "directorates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    units: Mapped[list[Unit]] = relationship(back_populates="directorate", order_by="Unit.code")
+
+
+class Unit(Base):
+    """A team inside a directorate: one per territory, per park, or a service such as the ODBU."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    directorate_id: Mapped[int] = mapped_column(ForeignKey("directorates.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    directorate: Mapped[Directorate] = relationship(back_populates="units")
+    zone: Mapped[Zone | None] = relationship()
+
+
+class ExternalBody(Base):
+    """An organisation outside the département that can receive referrals (a commune)."""
+
+    __tablename__ = "external_bodies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    zone: Mapped[Zone | None] = relationship()
+
+
+class Program(Base):
+    """One of the citizen apps: patrouillage, vigies-eau, observacteurs."""
+
+    __tablename__ = "programs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    directorate_id: Mapped[int] = mapped_column(ForeignKey("directorates.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    directorate: Mapped[Directorate] = relationship()
+    categories: Mapped[list[Category]] = relationship(back_populates="program", order_by="Category.position")
+
+
+class Category(Base):
+    """What a citizen picks; carries typed extra attributes (Open311 service definition)."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[list[Any]] = mapped_column(default=list)
+    target_days: Mapped[int]
+    similar_radius_m: Mapped[int] = mapped_column(default=50)
+    attributes: Mapped[list[Any]] = mapped_column(default=list)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    program: Mapped[Program] = relationship(back_populates="categories")

@@ -1,0 +1,94 @@
+"""Public shapes of the catalog (allow-lists: every field is named)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+
+class ZoneRefSchema(ma.Schema):
+    kind = ma.fields.String(required=True)
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+
+
+class AttributeValueSchema(ma.Schema):
+    key = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+
+
+class AttributeSchema(ma.Schema):
+    """A typed extra attribute (Open311 service-definition attribute)."""
+
+    code = ma.fields.String(required=True)
+    datatype = ma.fields.String(
+        required=True,
+        metadata={"enum": ["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]},
+    )
+    required = ma.fields.Boolean(required=True)
+    description = ma.fields.String(required=True)
+    order = ma.fields.Integer(required=True)
+    values = ma.fields.List(ma.fields.Nested(AttributeValueSchema), required=True)
+
+
+class CategorySchema(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"example": "nid-de-poule"})
+    name = ma.fields.String(required=True, metadata={"example": "Nid-de-poule"})
+    description = ma.fields.String(required=True)
+    program = ma.fields.String(attribute="program.code", required=True)
+    directorate = ma.fields.String(attribute="program.directorate.code", required=True)
+    keywords = ma.fields.List(ma.fields.String(), required=True)
+    target_days = ma.fields.Integer(required=True, metadata={"description": "Target handling time, in days"})
+    similar_radius_m = ma.fields.Integer(
+        required=True, metadata={"description": "Radius within which open reports count as similar"}
+    )
+    attributes = ma.fields.List(ma.fields.Nested(AttributeSchema), required=True)
+
+
+class ProgramSchema(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"example": "patrouillage"})
+    name = ma.fields.String(required=True)
+    description = ma.fields.String(required=True)
+    directorate = ma.fields.String(attribute="directorate.code", required=True)
+    categories = ma.fields.Method("_category_codes", required=True)
+
+    def _category_codes(self, program) -> list[str]:
+        return [c.code for c in program.categories if c.active]
+
+
+class UnitSchema(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"example": "DVD-T6"})
+    kind = ma.fields.String(required=True, metadata={"enum": ["territory", "park", "observatory"]})
+    name = ma.fields.String(required=True)
+    zone = ma.fields.Nested(ZoneRefSchema, allow_none=True, required=True)
+
+
+class DirectorateSchema(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"example": "DVD"})
+    name = ma.fields.String(required=True)
+    description = ma.fields.String(required=True)
+    units = ma.fields.Method("_active_units", required=True)
+
+    def _active_units(self, directorate) -> list[dict]:
+        return UnitSchema(many=True).dump([u for u in directorate.units if u.active])
+
+
+class ExternalBodySchema(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"example": "COMMUNE-93066"})
+    kind = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    zone = ma.fields.Nested(ZoneRefSchema, allow_none=True, required=True)
+
+
+class CategoryQuerySchema(ma.Schema):
+    program = ma.fields.String(metadata={"description": "Only the categories of this program"})
+
+
+def items_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """A ``{"items": [...]}`` wrapper: lists stay objects, so fields can be added later."""
+    return ma.Schema.from_dict({"items": ma.fields.List(ma.fields.Nested(item), required=True)}, name=name)
+
+
+ProgramListSchema = items_schema(ProgramSchema, "ProgramList")
+CategoryListSchema = items_schema(CategorySchema, "CategoryList")
+DirectorateListSchema = items_schema(DirectorateSchema, "DirectorateList")
+ExternalBodyListSchema = items_schema(ExternalBodySchema, "ExternalBodyList")

@@ -1,0 +1,154 @@
+"""HTTP plumbing: the API object, the error envelope, request ids, request logs, the commit boundary."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import flask_smorest
+import marshmallow as ma
+from flask import Flask, Response, current_app, g, jsonify, request
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from backend.db import Database
+from backend.errors import HTTP_CODES, DomainError, envelope
+
+log = logging.getLogger(__name__)
+request_log = logging.getLogger("signal93.request")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+
+class ErrorSchema(ma.Schema):
+    """The error envelope (documentation only: errors are rendered by :func:`error_response`)."""
+
+    code = ma.fields.String(
+        required=True, metadata={"description": "Stable snake_case error code", "example": "not_found"}
+    )
+    message = ma.fields.String(required=True, metadata={"description": "Human-readable explanation"})
+    errors = ma.fields.Dict(
+        required=True,
+        metadata={"description": "Offending fields by location, e.g. {'json': {'field': ['reason']}}"},
+    )
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api rendering every HTTP error in the Signal93 envelope."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        return http_error_response(error)
+
+
+def http_error_response(error: HTTPException) -> Response:
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    code = data.get("code") or HTTP_CODES.get(status, "http_error")
+    errors = data.get("errors") or data.get("messages") or {}
+    if status == 422 and errors and "message" not in data:
+        message = "The request contains invalid fields."
+    else:
+        message = data.get("message") or error.description or error.name
+    if isinstance(error, RequestEntityTooLarge) and "message" not in data:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        message = f"The request body is larger than the {limit} bytes allowed."
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    headers.update(data.get("headers") or {})
+    return error_response(status, code, message, errors, headers)
+
+
+def error_response(
+    status: int, code: str, message: str, errors: Any = None, headers: dict[str, str] | None = None
+) -> Response:
+    response = jsonify(envelope(code, message, errors))
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def handle_domain_error(error: DomainError) -> Response:
+    return error_response(error.status, error.code, error.message, error.errors, error.headers)
+
+
+def handle_unexpected_error(error: Exception) -> Response:
+    if isinstance(error, HTTPException):
+        return http_error_response(error)
+    log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})
+    return error_response(
+        500, "internal_error", "An unexpected error occurred. It has been logged; quote the request id."
+    )
+
+
+def db_session() -> Session:
+    """The session of the current request, opened on first use and committed at the boundary."""
+    session = g.get("db_session")
+    if session is None:
+        database: Database = current_app.extensions["signal93.db"]
+        session = g.db_session = database.session()
+    return session
+
+
+def install(app: Flask) -> None:
+    """Wire request ids, the body size cap, the commit boundary and request logs into ``app``."""
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(Exception, handle_unexpected_error)
+
+    @app.before_request
+    def _start() -> None:
+        g.request_started = time.perf_counter()
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        # Refuse an oversized body before anything reads it into memory.
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit is not None and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            try:
+                # The boundary commits: a 2xx/3xx answer means the work is durable.
+                if response.status_code < 400:
+                    session.commit()
+                else:
+                    session.rollback()
+            finally:
+                session.close()
+        response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        _log_request(response.status_code)
+        return response
+
+    @app.teardown_request
+    def _teardown(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:  # an error escaped before after_request ran
+            session.rollback()
+            session.close()
+
+
+def _log_request(status: int) -> None:
+    started = g.get("request_started")
+    duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
+    # The path only: query strings may carry secrets (API keys) or locations.
+    request_log.info(
+        "%s %s %s",
+        request.method,
+        request.path,
+        status,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": status,
+            "duration_ms": duration_ms,
+            "request_id": g.get("request_id"),
+        },
+    )

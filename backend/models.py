@@ -1,0 +1,20 @@
+"""Every backend model, imported in one place for Alembic and the seed loader."""
+
+from backend.db import Base
+from backend.directory.models import Category, Directorate, ExternalBody, Program, Unit
+from backend.observations.models import Taxon
+from backend.routing.models import RoutingRule
+from backend.zones.models import Zone, ZoneAlias
+
+__all__ = [
+    "Base",
+    "Category",
+    "Directorate",
+    "ExternalBody",
+    "Program",
+    "RoutingRule",
+    "Taxon",
+    "Unit",
+    "Zone",
+    "ZoneAlias",
+]

@@ -1,0 +1,1 @@
+"""Observ'acteurs: the species list and sightings in the parks."""

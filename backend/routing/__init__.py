@@ -1,0 +1,1 @@
+"""Which directorate unit, or which external body, receives a report."""

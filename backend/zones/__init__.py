@@ -1,0 +1,1 @@
+"""Named geometries: département, communes, territories, parks, roads."""
