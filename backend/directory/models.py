@@ -32,7 +32,7 @@ class Unit(Base):
     __tablename__ = "units"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
     directorate_id: Mapped[int] = mapped_column(ForeignKey("directorates.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200))
@@ -50,7 +50,7 @@ class ExternalBody(Base):
     __tablename__ = "external_bodies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200))
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"), index=True)

@@ -35,7 +35,7 @@ class RoutingRule(Base):
     zone_kind: Mapped[str | None] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(String(16))
     directorate_code: Mapped[str | None] = mapped_column(String(16))
-    unit_code: Mapped[str | None] = mapped_column(String(32))
+    unit_code: Mapped[str | None] = mapped_column(String(64))
     unit_of: Mapped[str | None] = mapped_column(String(32))
     public_message: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(default=True)

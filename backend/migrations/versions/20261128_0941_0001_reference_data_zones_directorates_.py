@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 09:27:27.542477
+Create Date: 2026-11-28 09:41:00.183456
 """
 
 import sqlalchemy as sa
@@ -39,7 +39,7 @@ def upgrade() -> None:
         sa.Column("zone_kind", sa.String(length=32), nullable=True),
         sa.Column("target", sa.String(length=16), nullable=False),
         sa.Column("directorate_code", sa.String(length=16), nullable=True),
-        sa.Column("unit_code", sa.String(length=32), nullable=True),
+        sa.Column("unit_code", sa.String(length=64), nullable=True),
         sa.Column("unit_of", sa.String(length=32), nullable=True),
         sa.Column("public_message", sa.Text(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
@@ -87,7 +87,7 @@ def upgrade() -> None:
     op.create_table(
         "external_bodies",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("zone_id", sa.Integer(), nullable=True),
@@ -122,7 +122,7 @@ def upgrade() -> None:
     op.create_table(
         "units",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("directorate_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),

@@ -1,0 +1,1 @@
+"""Signal93 test suite."""

@@ -1,0 +1,129 @@
+"""Test fixtures: a migrated, seeded database per run, one rolled-back transaction per test.
+
+By default the suite runs on SQLite with in-process jobs. With ``TEST_DATABASE_URL`` (and
+``TEST_REDIS_URL``) set, it runs against those servers and fails at once if they cannot be reached.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
+
+from backend.app import create_app
+from backend.config import Settings, normalize_database_url
+from backend.db import Database, make_engine, migrate
+from backend.seeding import load_seeds
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+DATA = Path(__file__).parent / "data"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [
+        f"signal93 database: {TEST_DATABASE_URL or 'SQLite (temporary file)'}",
+        f"signal93 redis: {TEST_REDIS_URL or 'none: jobs in-process, @redis tests deselected'}",
+    ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Tests of the real Redis run in .ci/run's second pass, where TEST_REDIS_URL is set.
+    if TEST_REDIS_URL:
+        return
+    selected = [item for item in items if "redis" not in item.keywords]
+    deselected = [item for item in items if "redis" in item.keywords]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
+def _reachable_or_exit(engine: Engine) -> None:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        pytest.exit(f"TEST_DATABASE_URL is set but the database cannot be reached: {exc}", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if TEST_DATABASE_URL:
+        return normalize_database_url(TEST_DATABASE_URL)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'signal93-test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """The test database, emptied, migrated to head and seeded once per run."""
+    engine = make_engine(database_url)
+    if engine.dialect.name == "postgresql":
+        _reachable_or_exit(engine)
+        with engine.begin() as connection:  # each run starts from a clean database
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    if TEST_REDIS_URL:
+        import redis
+
+        try:
+            redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
+        except redis.RedisError as exc:
+            pytest.exit(f"TEST_REDIS_URL is set but Redis cannot be reached: {exc}", returncode=3)
+    migrate(engine)
+    with Database(engine).transaction() as session:
+        load_seeds(session)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    connection = engine.connect()
+    transaction = connection.begin()
+    yield connection
+    transaction.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def database(engine: Engine, connection: Connection) -> Database:
+    """Sessions bound to the test's transaction: their commits are savepoints."""
+    return Database(engine, bind=connection, join_transaction_mode="create_savepoint")
+
+
+@pytest.fixture
+def session(database: Database) -> Iterator[Session]:
+    session = database.session()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        mode="embedded",
+        instance_path=tmp_path / "instance",
+        database_url=database_url,
+        redis_url=TEST_REDIS_URL,
+        secret_key="test-secret-key-that-is-long-enough-000",
+        media_storage_url=f"file://{tmp_path / 'media'}",
+        public_base_url="http://signal93.test",
+        log_json=True,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database):
+    app = create_app(settings, database=database)
+    app.testing = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -1,0 +1,109 @@
+"""The error envelope, request ids, request logs and the probes."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from sqlalchemy import create_engine
+
+from backend.app import create_app
+from backend.db import Database
+
+
+def assert_envelope(response, status: int, code: str) -> dict:
+    assert response.status_code == status
+    assert response.is_json
+    body = response.get_json()
+    assert set(body) == {"code", "message", "errors"}
+    assert body["code"] == code
+    assert body["message"]
+    return body
+
+
+def test_unknown_url_is_a_json_404(client):
+    assert_envelope(client.get("/api/v1/nothing-here"), 404, "not_found")
+
+
+def test_wrong_method_is_a_405_that_keeps_the_allow_header(client):
+    response = client.delete("/api/v1/programs")
+    assert_envelope(response, 405, "method_not_allowed")
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}
+
+
+def test_body_over_the_limit_is_refused_with_413_before_it_is_read(settings, database):
+    small = create_app(settings.__class__(**{**settings.__dict__, "max_request_bytes": 2048}), database=database)
+    response = small.test_client().post("/api/v1/programs", data=b"x" * 4096)
+    body = assert_envelope(response, 413, "request_too_large")
+    assert "2048" in body["message"]
+
+
+def test_unexpected_exception_is_a_logged_500_without_traceback(app, caplog):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals: password=hunter2")
+
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get("/boom")
+    body = assert_envelope(response, 500, "internal_error")
+    text = json.dumps(body)
+    assert "Traceback" not in text
+    assert "hunter2" not in text
+    assert "RuntimeError" not in text
+    assert any(r.exc_info and "hunter2" in str(r.exc_info[1]) for r in caplog.records)
+
+
+def test_validation_errors_name_the_fields(client):
+    response = client.get("/api/v1/zones?kind=volcano&limit=0")
+    body = assert_envelope(response, 422, "validation_error")
+    assert set(body["errors"]["query"]) == {"kind", "limit"}
+
+
+def test_request_id_is_echoed_when_sane_and_generated_otherwise(client):
+    echoed = client.get("/healthz", headers={"X-Request-ID": "phone-1234-abcd"})
+    assert echoed.headers["X-Request-ID"] == "phone-1234-abcd"
+    generated = client.get("/healthz", headers={"X-Request-ID": "<script>alert(1)</script>"})
+    assert generated.headers["X-Request-ID"] not in ("", "<script>alert(1)</script>")
+    assert len(generated.headers["X-Request-ID"]) == 32
+
+
+def test_one_structured_log_line_per_request_without_query_string(client, caplog):
+    with caplog.at_level(logging.INFO, logger="signal93.request"):
+        client.get("/api/v1/zones?kind=park&bbox=2.3,48.8,2.6,49.0", headers={"X-Request-ID": "req-abcdef12"})
+    lines = [r for r in caplog.records if r.name == "signal93.request"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert (line.method, line.path, line.status, line.request_id) == ("GET", "/api/v1/zones", 200, "req-abcdef12")
+    assert line.duration_ms >= 0
+    assert "bbox" not in line.getMessage()
+
+
+def test_healthz_answers_while_the_process_lives(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_readyz_checks_the_database(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json()["checks"]["database"] == "ok"
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(settings, tmp_path):
+    broken = Database(create_engine(f"sqlite:///{tmp_path}/missing-dir/nope.sqlite3"))
+    app = create_app(settings, database=broken)
+    body = assert_envelope(app.test_client().get("/readyz"), 503, "not_ready")
+    assert body["errors"]["checks"]["database"] == ["unreachable"]
+
+
+def test_readyz_is_503_when_redis_is_configured_but_unreachable(settings, database):
+    unreachable = settings.__class__(**{**settings.__dict__, "redis_url": "redis://127.0.0.1:1/0"})
+    app = create_app(unreachable, database=database)
+    body = assert_envelope(app.test_client().get("/readyz"), 503, "not_ready")
+    assert body["errors"]["checks"] == {"redis": ["unreachable"]}
+
+
+@pytest.mark.redis
+def test_readyz_checks_the_real_redis(client, settings):
+    assert settings.redis_url
+    assert client.get("/readyz").get_json()["checks"] == {"database": "ok", "redis": "ok"}
