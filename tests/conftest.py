@@ -70,7 +70,7 @@ def engine(database_url: str) -> Iterator[Engine]:
         import redis
 
         try:
-            redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
+            redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).flushdb()  # a clean start
         except redis.RedisError as exc:
             pytest.exit(f"TEST_REDIS_URL is set but Redis cannot be reached: {exc}", returncode=3)
     migrate(engine)
