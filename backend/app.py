@@ -10,6 +10,8 @@ from backend import cli, health, http, logs
 from backend.config import Settings
 from backend.db import Database
 from backend.directory.views import blp as directory_blp
+from backend.reports.views import blp as reports_blp
+from backend.routing.services import Router
 from backend.zones.views import blp as zones_blp
 
 API_PREFIX = "/api/v1"
@@ -61,11 +63,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.extensions["signal93.settings"] = settings
     app.extensions["signal93.db"] = database or Database.from_url(settings.database_url)
     app.extensions["signal93.redis"] = _redis_client(settings)
+    app.extensions["signal93.router"] = Router()
 
     http.install(app)
     api = http.Api(app)
     api.register_blueprint(directory_blp, url_prefix=API_PREFIX)
     api.register_blueprint(zones_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(reports_blp, url_prefix=API_PREFIX)
+    api.spec.components.security_scheme(
+        "ReporterToken",
+        {"type": "apiKey", "in": "header", "name": "Authorization", "description": "`Reporter <reporter_token>`"},
+    )
     app.register_blueprint(health.blp)
 
     # Swagger UI's own files, served from the installed package: the docs work offline.

@@ -37,10 +37,10 @@ zones_group = AppGroup("zones", help="Zones: import GeoJSON outlines.")
 @with_appcontext
 def seed_command(seeds_dir: Path) -> None:
     """Apply migrations, then load the reference data (safe to run again)."""
-    database = _database()
-    migrate(database.engine)
     try:
-        with database.transaction() as session:
+        # One transaction: the schema and the data move together, or not at all.
+        with _database().transaction() as session:
+            migrate(session.connection())
             report = load_seeds(session, seeds_dir)
     except SeedError as exc:
         raise click.ClickException(f"seed failed, nothing was changed: {exc}") from exc

@@ -45,6 +45,7 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:5000"
     smtp_url: str | None = None
     max_request_bytes: int = 128 * 1024 * 1024
+    max_json_bytes: int = 64 * 1024
     trusted_proxy_hops: int = 0
     log_level: str = "INFO"
     log_json: bool = True
@@ -121,6 +122,7 @@ class Settings:
                 problems["SMTP_URL"] = "must look like smtp://user:password@host:port"
 
         max_request_bytes = _int(get("MAX_REQUEST_BYTES"), 128 * 1024 * 1024, 1024, problems, "MAX_REQUEST_BYTES")
+        max_json_bytes = _int(get("MAX_JSON_BYTES"), 64 * 1024, 1024, problems, "MAX_JSON_BYTES")
         trusted_proxy_hops = _int(get("TRUSTED_PROXY_HOPS"), 0, 0, problems, "TRUSTED_PROXY_HOPS")
 
         log_level = (get("LOG_LEVEL") or "INFO").upper()
@@ -142,6 +144,7 @@ class Settings:
             public_base_url=public_base_url,
             smtp_url=smtp_url,
             max_request_bytes=max_request_bytes,
+            max_json_bytes=max_json_bytes,
             trusted_proxy_hops=trusted_proxy_hops,
             log_level=log_level,
             log_json=log_format == "json",

@@ -68,7 +68,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def _sqlite_transactions(engine: Engine) -> None:
     # SQLAlchemy's documented pysqlite recipe: let SQLAlchemy emit BEGIN itself, so
-    # SAVEPOINTs and rolled-back test transactions behave as on PostgreSQL.
+    # SAVEPOINTs and rolled-back test transactions behave as on PostgreSQL. IMMEDIATE takes
+    # the write lock up front: two processes writing at once queue (busy_timeout) instead of
+    # failing with "database is locked" when the second one upgrades its read lock.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -79,7 +81,7 @@ def _sqlite_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:

@@ -24,8 +24,8 @@ def readyz() -> Response:
     """Ready for traffic: the database answers, and Redis when it is configured."""
     checks: dict[str, str] = {}
     try:
-        with current_app.extensions["signal93.db"].engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        with current_app.extensions["signal93.db"].session() as session:
+            session.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:  # any driver error means "not ready"
         log.warning("readiness: database unreachable: %s", type(exc).__name__)

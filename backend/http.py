@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import flask_smorest
 import marshmallow as ma
 from flask import Flask, Response, current_app, g, jsonify, request
 from sqlalchemy.orm import Session
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from backend.db import Database
@@ -37,6 +40,62 @@ class ErrorSchema(ma.Schema):
     )
 
 
+class InvalidJson(DomainError):
+    code = "invalid_json"
+    status = 400
+    message = "The request body is not valid JSON."
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+    status = 415
+    message = "Send the request body as application/json."
+
+
+class Parser(FlaskParser):
+    """webargs' parser, with malformed JSON reported in the envelope."""
+
+    def _handle_invalid_json_error(self, error: Exception, req: Any, *args: Any, **kwargs: Any) -> NoReturn:
+        raise InvalidJson(errors={"json": [f"invalid JSON: {error}"]})
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with :class:`Parser`."""
+
+    ARGUMENTS_PARSER = Parser()
+
+
+def json_body(max_bytes: int | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Require a JSON body of at most ``max_bytes`` (default: the ``MAX_JSON_BYTES`` setting);
+    415 otherwise, 413 if larger.
+
+    Put it above ``@blp.arguments`` so it runs before the body is parsed.
+    """
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not request.is_json:
+                raise UnsupportedMediaType(errors={"headers": {"Content-Type": ["must be application/json"]}})
+            limit = max_bytes or current_app.extensions["signal93.settings"].max_json_bytes
+            if request.content_length is not None and request.content_length > limit:
+                raise RequestTooLarge(limit)
+            request.max_content_length = limit  # also caps a body sent without Content-Length
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+class RequestTooLarge(DomainError):
+    code = "request_too_large"
+    status = 413
+
+    def __init__(self, limit: int):
+        super().__init__(f"The request body is larger than the {limit} bytes allowed.")
+
+
 class Api(flask_smorest.Api):
     """flask-smorest's Api rendering every HTTP error in the Signal93 envelope."""
 
@@ -56,7 +115,7 @@ def http_error_response(error: HTTPException) -> Response:
     else:
         message = data.get("message") or error.description or error.name
     if isinstance(error, RequestEntityTooLarge) and "message" not in data:
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        limit = request.max_content_length
         message = f"The request body is larger than the {limit} bytes allowed."
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     headers.update(data.get("headers") or {})

@@ -3,7 +3,8 @@
 from backend.db import Base
 from backend.directory.models import Category, Directorate, ExternalBody, Program, Unit
 from backend.observations.models import Taxon
-from backend.routing.models import RoutingRule
+from backend.reports.models import Report, Reporter, ReportEvent, Support
+from backend.routing.models import RoutingRule, RoutingState
 from backend.zones.models import Zone, ZoneAlias
 
 __all__ = [
@@ -12,7 +13,12 @@ __all__ = [
     "Directorate",
     "ExternalBody",
     "Program",
+    "Report",
+    "ReportEvent",
+    "Reporter",
     "RoutingRule",
+    "RoutingState",
+    "Support",
     "Taxon",
     "Unit",
     "Zone",

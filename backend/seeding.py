@@ -25,6 +25,8 @@ from backend.db import upsert
 from backend.directory.models import Category, Directorate, ExternalBody, Program, Unit
 from backend.observations.models import Taxon
 from backend.routing.models import CONDITIONS, TARGETS, RoutingRule
+from backend.routing.rules import check_message
+from backend.routing.services import bump_revision
 from backend.zones import geometry as geo
 from backend.zones.models import ZONE_KINDS, Zone, ZoneAlias
 from backend.zones.services import ImportResult, ZoneInput, read_features, store_zone
@@ -70,6 +72,8 @@ def load_seeds(session: Session, seeds_dir: Path = DEFAULT_SEEDS_DIR) -> SeedRep
     taxa = _load_taxa(session, seeds_dir, report)
     _load_programs(session, seeds_dir, taxa, report)
     _load_rules(session, seeds_dir, report)
+    if report.changed:
+        bump_revision(session)
     return report
 
 
@@ -324,16 +328,17 @@ def _attributes(category: dict[str, Any], taxon_values: list[dict[str, str]]) ->
             raise SeedError(f"{where}: a {datatype} needs values")
         if datatype not in LIST_DATATYPES and values:
             raise SeedError(f"{where}: only list datatypes take values")
-        out.append(
-            {
-                "code": attr["code"],
-                "datatype": datatype,
-                "required": bool(attr.get("required", False)),
-                "description": attr.get("description", ""),
-                "order": order,
-                "values": [{"key": str(v["key"]), "name": v["name"]} for v in values],
-            }
-        )
+        definition = {
+            "code": attr["code"],
+            "datatype": datatype,
+            "required": bool(attr.get("required", False)),
+            "description": attr.get("description", ""),
+            "order": order,
+            "values": [{"key": str(v["key"]), "name": v["name"]} for v in values],
+        }
+        if attr.get("values_from"):
+            definition["values_from"] = attr["values_from"]  # intake checks sensitive species
+        out.append(definition)
     return out
 
 
@@ -374,6 +379,8 @@ def _load_rules(session: Session, seeds_dir: Path, report: SeedReport) -> None:
             problems.append("a referral needs `unit_of` (the zone kind whose body receives it)")
         if not rule.get("message"):
             problems.append("message is required")
+        elif unknown := check_message(rule["message"]):
+            problems.append(f"message names unknown fields {', '.join(unknown)}")
         if problems:
             raise SeedError(f"{where}: {'; '.join(problems)}")
         _, status = upsert(

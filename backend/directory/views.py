@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from backend.directory import schemas, services
-from backend.http import db_session
+from backend.http import Blueprint, db_session
 
 blp = Blueprint("catalog", __name__, description="Programs, categories and the directorates that handle them")
 

@@ -2,45 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import marshmallow as ma
 
+from backend.fields import BBOX_METADATA, BBoxField
 from backend.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from backend.zones.models import ZONE_KINDS
 
 
-class BBoxField(ma.fields.Field):
-    """``min_lon,min_lat,max_lon,max_lat`` in WGS84 degrees."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[float, ...]:
-        parts = str(value).split(",")
-        if len(parts) != 4:
-            raise ma.ValidationError("expected min_lon,min_lat,max_lon,max_lat")
-        try:
-            numbers = tuple(float(p) for p in parts)
-        except ValueError:
-            raise ma.ValidationError("expected four numbers: min_lon,min_lat,max_lon,max_lat") from None
-        if not all(math.isfinite(n) for n in numbers):
-            raise ma.ValidationError("coordinates must be finite numbers")
-        min_lon, min_lat, max_lon, max_lat = numbers
-        if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180 and -90 <= min_lat <= 90 and -90 <= max_lat <= 90):
-            raise ma.ValidationError("longitudes must be within [-180, 180] and latitudes within [-90, 90]")
-        if min_lon > max_lon or min_lat > max_lat:
-            raise ma.ValidationError("the minimum must come before the maximum")
-        return numbers
-
-
 class ZoneQuerySchema(ma.Schema):
     kind = ma.fields.String(validate=ma.validate.OneOf(ZONE_KINDS), metadata={"description": "Zone kind"})
-    bbox = BBoxField(
-        metadata={
-            "description": "Zones whose bounding box meets min_lon,min_lat,max_lon,max_lat (WGS84)",
-            "example": "2.40,48.88,2.45,48.92",
-            "type": "string",
-        }
-    )
+    bbox = BBoxField(metadata=BBOX_METADATA)
     limit = ma.fields.Integer(load_default=DEFAULT_LIMIT, validate=ma.validate.Range(1, MAX_LIMIT))
     cursor = ma.fields.String(metadata={"description": "The `next_cursor` of the previous page"})
 

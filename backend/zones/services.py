@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from backend.db import upsert
 from backend.errors import DomainError, InvalidQuery, NotFound
 from backend.pagination import Page, decode_cursor, paginate
+from backend.routing.services import bump_revision
 from backend.zones import geometry as geo
 from backend.zones.models import LINE_KINDS, ZONE_KINDS, Zone, ZoneAlias
 
@@ -133,6 +134,8 @@ def store_zones(session: Session, zones: list[ZoneInput]) -> ImportResult:
     for zone in zones:
         _, status = store_zone(session, zone)
         result.count(status)
+    if result.created or result.updated:
+        bump_revision(session)  # every process rebuilds its routing index
     return result
 
 

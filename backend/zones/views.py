@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from backend.http import db_session
+from backend.http import Blueprint, db_session
 from backend.zones import schemas, services
 
 blp = Blueprint("zones", __name__, description="Zones: département, communes, territories, parks, roads")

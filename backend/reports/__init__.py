@@ -1,0 +1,1 @@
+"""Citizen reports: intake, public reads, supports, the event trail."""

@@ -1,0 +1,135 @@
+"""Reports, their private reporter, their append-only event trail, and supports."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.db import Base, utcnow
+from backend.directory.models import Category, Directorate, ExternalBody, Program, Unit
+
+REFERENCE_PREFIX = "S93"
+_REFERENCE_RE = re.compile(rf"^{REFERENCE_PREFIX}-(\d{{4}})-(\d{{6,}})$")
+
+# The workflow's statuses (see ARCHITECTURE.md §3); the moves between them belong to triage.
+OPEN_STATUSES = ("received", "open", "acknowledged", "in_progress")
+CLOSED_STATUSES = ("resolved", "rejected", "duplicate", "referred")
+STATUSES = OPEN_STATUSES + CLOSED_STATUSES
+
+
+class Report(Base):
+    """One citizen observation, routed once at intake; the decision is stored, never recomputed."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_received_at_id", "received_at", "id"),
+        Index("ix_reports_category_id_received_at", "category_id", "received_at"),
+        Index("ix_reports_lat_lon", "lat", "lon"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    location_source: Mapped[str] = mapped_column(String(16), default="device")
+    # Sensitive species: the public only ever sees a coarsened location.
+    sensitive: Mapped[bool] = mapped_column(default=False)
+    observed_at: Mapped[datetime | None]
+    received_at: Mapped[datetime]
+    description: Mapped[str] = mapped_column(Text, default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    directorate_id: Mapped[int] = mapped_column(ForeignKey("directorates.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    referred_to_id: Mapped[int | None] = mapped_column(ForeignKey("external_bodies.id"), index=True)
+    routing: Mapped[dict[str, Any]]
+    support_count: Mapped[int] = mapped_column(default=0)
+    client_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    reporter_token_hash: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    program: Mapped[Program] = relationship()
+    category: Mapped[Category] = relationship()
+    directorate: Mapped[Directorate] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+    referred_to: Mapped[ExternalBody | None] = relationship()
+    reporter: Mapped[Reporter | None] = relationship(back_populates="report", uselist=False)
+    events: Mapped[list[ReportEvent]] = relationship(back_populates="report", order_by="ReportEvent.id")
+
+    @property
+    def reference(self) -> str:
+        """The public reference, like ``S93-2026-000123`` (year received, then the report's number)."""
+        return f"{REFERENCE_PREFIX}-{self.received_at.year}-{self.id:06d}"
+
+
+def parse_reference(reference: str) -> tuple[int, int] | None:
+    """``(year, id)`` of a well-formed reference, else None."""
+    match = _REFERENCE_RE.match(reference)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+class Reporter(Base):
+    """The reporter's contact: private, never in public, Open311 or sandbox output."""
+
+    __tablename__ = "reporters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    consent_contact: Mapped[bool] = mapped_column(default=False)
+
+    report: Mapped[Report] = relationship(back_populates="reporter")
+
+
+class ReportEvent(Base):
+    """One entry of a report's trail (submitted, routed, status, note…). Append-only."""
+
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None]
+    public: Mapped[bool] = mapped_column(default=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    report: Mapped[Report] = relationship(back_populates="events")
+
+
+class AppendOnlyError(RuntimeError):
+    """An attempt to change or delete a trail event."""
+
+
+@event.listens_for(ReportEvent, "before_update")
+def _no_update(_mapper: Any, _connection: Any, target: ReportEvent) -> None:
+    raise AppendOnlyError(f"report event {target.id} cannot be changed: the trail is append-only")
+
+
+@event.listens_for(ReportEvent, "before_delete")
+def _no_delete(_mapper: Any, _connection: Any, target: ReportEvent) -> None:
+    raise AppendOnlyError(f"report event {target.id} cannot be deleted: the trail is append-only")
+
+
+class Support(Base):
+    """A "me too" from one phone (``client_id``) on a report."""
+
+    __tablename__ = "supports"
+    __table_args__ = (UniqueConstraint("report_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"))
+    client_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime]

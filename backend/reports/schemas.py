@@ -1,0 +1,247 @@
+"""What a report submission must look like, and what the public (and the reporter) may see.
+
+Output schemas are allow-lists: a field not named here never leaves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from webargs.fields import DelimitedList
+
+from backend.fields import BBOX_METADATA, BBoxField, StrictBoolean, StrictFloat
+from backend.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from backend.reports.models import STATUSES
+
+# Sensitive species: 2 decimals of a degree, a cell of about 1 km.
+COARSE_DECIMALS = 2
+PUBLIC_ATTRIBUTE_TYPES = ("singlevaluelist", "multivaluelist", "number")
+PUBLIC_EVENT_FIELDS = ("status", "message", "note", "directorate", "referred_to")
+
+
+# --- input -----------------------------------------------------------------------------------
+
+
+class LocationInSchema(ma.Schema):
+    lat = StrictFloat(required=True, validate=ma.validate.Range(-90, 90), metadata={"example": 48.9097})
+    lon = StrictFloat(required=True, validate=ma.validate.Range(-180, 180), metadata={"example": 2.4392})
+    accuracy_m = StrictFloat(
+        allow_none=True, validate=ma.validate.Range(0, 100_000), metadata={"description": "GPS accuracy, metres"}
+    )
+
+
+class ReporterInSchema(ma.Schema):
+    name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
+    email = ma.fields.Email(allow_none=True, validate=ma.validate.Length(max=254))
+    phone = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Regexp(r"^\+?[0-9][0-9 .()-]{5,30}$", error="not a phone number"),
+    )
+    consent_contact = StrictBoolean(
+        load_default=False, metadata={"description": "The reporter accepts to be contacted about this report"}
+    )
+
+
+class ReportCreateSchema(ma.Schema):
+    """A citizen's report. Unknown fields are refused."""
+
+    category = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=64), metadata={"example": "nid-de-poule"}
+    )
+    location = ma.fields.Nested(LocationInSchema, required=True)
+    observed_at = ma.fields.AwareDateTime(
+        format="iso",
+        allow_none=True,
+        metadata={"description": "Device time of the observation, ISO 8601 with offset; at most 30 days old"},
+    )
+    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=4000))
+    attributes = ma.fields.Dict(
+        keys=ma.fields.String(),
+        load_default=dict,
+        metadata={"description": "Values of the category's attributes, by attribute code"},
+    )
+    reporter = ma.fields.Nested(ReporterInSchema, allow_none=True, metadata={"description": "Private contact"})
+    client_id = ma.fields.UUID(
+        allow_none=True, metadata={"description": "UUID generated on the phone; a retry with it is idempotent"}
+    )
+
+
+class SupportInSchema(ma.Schema):
+    client_id = ma.fields.UUID(required=True, metadata={"description": "UUID generated on the phone"})
+
+
+class ReportQuerySchema(ma.Schema):
+    bbox = BBoxField(metadata=BBOX_METADATA)
+    category = ma.fields.String()
+    program = ma.fields.String()
+    status = DelimitedList(
+        ma.fields.String(validate=ma.validate.OneOf(STATUSES)),
+        metadata={"description": "One or more statuses, comma-separated"},
+    )
+    since = ma.fields.AwareDateTime(format="iso", metadata={"description": "Received at or after (ISO 8601)"})
+    limit = ma.fields.Integer(load_default=DEFAULT_LIMIT, validate=ma.validate.Range(1, MAX_LIMIT))
+    cursor = ma.fields.String(metadata={"description": "The `next_cursor` of the previous page"})
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+class CodeNameSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+
+
+class LocationOutSchema(ma.Schema):
+    lat = ma.fields.Float(required=True)
+    lon = ma.fields.Float(required=True)
+    precision = ma.fields.String(
+        required=True, metadata={"enum": ["exact", "coarsened"], "description": "coarsened: about 1 km"}
+    )
+
+
+class TimelineEventSchema(ma.Schema):
+    kind = ma.fields.String(required=True, metadata={"example": "routed"})
+    at = ma.fields.DateTime(required=True)
+    status = ma.fields.String(allow_none=True)
+    message = ma.fields.String(allow_none=True)
+    note = ma.fields.String(allow_none=True)
+    directorate = ma.fields.String(allow_none=True)
+    referred_to = ma.fields.String(allow_none=True)
+
+
+class ZoneRefSchema(ma.Schema):
+    kind = ma.fields.String(required=True)
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    snapped_m = ma.fields.Float(metadata={"description": "Distance to the commune when the point fell in a gap"})
+
+
+class RoutingSchema(ma.Schema):
+    """Where the report went and why."""
+
+    directorate = ma.fields.Nested(CodeNameSchema, required=True)
+    unit = ma.fields.Nested(CodeNameSchema, allow_none=True, required=True)
+    referred_to = ma.fields.Nested(CodeNameSchema, allow_none=True, required=True)
+    rule = ma.fields.String(required=True, metadata={"description": "The routing rule that decided"})
+    zones = ma.fields.List(ma.fields.Nested(ZoneRefSchema), required=True)
+    message = ma.fields.String(required=True, metadata={"description": "Public message, in French"})
+
+
+class ReportPublicSchema(ma.Schema):
+    """A report as anyone may see it: no contact, no client id, no free text."""
+
+    reference = ma.fields.String(required=True, metadata={"example": "S93-2026-000123"})
+    program = ma.fields.String(attribute="program.code", required=True)
+    category = ma.fields.Nested(CodeNameSchema, required=True)
+    status = ma.fields.String(required=True, metadata={"enum": list(STATUSES)})
+    location = ma.fields.Method("_location", required=True)
+    received_at = ma.fields.DateTime(required=True)
+    attributes = ma.fields.Method("_public_attributes", required=True)
+    routing = ma.fields.Method("_routing", required=True)
+    support_count = ma.fields.Integer(required=True)
+    timeline = ma.fields.Method("_timeline", required=True)
+
+    def _location(self, report: Any) -> dict[str, Any]:
+        if report.sensitive:
+            return {
+                "lat": round(report.lat, COARSE_DECIMALS),
+                "lon": round(report.lon, COARSE_DECIMALS),
+                "precision": "coarsened",
+            }
+        return {"lat": report.lat, "lon": report.lon, "precision": "exact"}
+
+    def _public_attributes(self, report: Any) -> dict[str, Any]:
+        # Typed values only: free text may hold personal data.
+        public = {d["code"] for d in report.category.attributes if d["datatype"] in PUBLIC_ATTRIBUTE_TYPES}
+        return {code: value for code, value in report.attributes.items() if code in public}
+
+    def _routing(self, report: Any) -> dict[str, Any]:
+        return RoutingSchema().dump(
+            {
+                "directorate": report.directorate,
+                "unit": report.unit,
+                "referred_to": report.referred_to,
+                "rule": report.routing["rule"],
+                "zones": report.routing["zones"],
+                "message": report.routing["message"],
+            }
+        )
+
+    def _timeline(self, report: Any) -> list[dict[str, Any]]:
+        events = []
+        for event in report.events:
+            if not event.public:
+                continue
+            entry = {"kind": event.kind, "at": event.at}
+            entry.update({k: event.data[k] for k in PUBLIC_EVENT_FIELDS if event.data.get(k) is not None})
+            events.append(entry)
+        return TimelineEventSchema(many=True).dump(events)
+
+
+class SimilarReportSchema(ma.Schema):
+    reference = ma.fields.String(required=True)
+    distance_m = ma.fields.Float(required=True)
+    status = ma.fields.String(required=True)
+
+
+class ReporterOutSchema(ma.Schema):
+    name = ma.fields.String(allow_none=True)
+    email = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
+    consent_contact = ma.fields.Boolean()
+
+
+class SubmittedSchema(ma.Schema):
+    """What the reporter sent: shown to the holder of the reporter token only."""
+
+    location = ma.fields.Method("_exact_location")
+    observed_at = ma.fields.DateTime(allow_none=True)
+    description = ma.fields.String()
+    attributes = ma.fields.Dict()
+    reporter = ma.fields.Nested(ReporterOutSchema, allow_none=True)
+    client_id = ma.fields.String(allow_none=True)
+
+    def _exact_location(self, report: Any) -> dict[str, Any]:
+        return {"lat": report.lat, "lon": report.lon, "accuracy_m": report.accuracy_m}
+
+
+class ReportReadSchema(ReportPublicSchema):
+    """The public view; with ``Authorization: Reporter <token>``, also what the reporter sent."""
+
+    submitted = ma.fields.Nested(
+        SubmittedSchema, allow_none=True, metadata={"description": "Only for the holder of the reporter token"}
+    )
+
+
+def read_view(report: Any, *, private: bool) -> dict[str, Any]:
+    """The body of ``GET /reports/{ref}``: ``submitted`` only for the report's own reporter."""
+    body = ReportPublicSchema().dump(report)
+    body["submitted"] = SubmittedSchema().dump(report) if private else None
+    return body
+
+
+class ReportCreatedSchema(ReportPublicSchema):
+    similar_reports = ma.fields.List(ma.fields.Nested(SimilarReportSchema), required=True)
+    reporter_token = ma.fields.String(
+        required=True,
+        metadata={"description": "Shown once: lets this reporter follow the report (Authorization: Reporter …)"},
+    )
+
+
+def created_view(report: Any, similar_reports: list[dict[str, Any]], reporter_token: str) -> dict[str, Any]:
+    """The body of a successful submit: the public view, similar reports, the reporter token."""
+    body = ReportPublicSchema().dump(report)
+    body["similar_reports"] = SimilarReportSchema(many=True).dump(similar_reports)
+    body["reporter_token"] = reporter_token
+    return body
+
+
+class ReportListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ReportPublicSchema), required=True)
+    next_cursor = ma.fields.String(allow_none=True, required=True)
+
+
+class SupportOutSchema(ma.Schema):
+    reference = ma.fields.String(required=True)
+    support_count = ma.fields.Integer(required=True)

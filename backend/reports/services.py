@@ -1,0 +1,452 @@
+"""Report intake, public reads and supports."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import math
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from backend.directory.models import Category, Program
+from backend.errors import DomainError, InvalidQuery, NotFound
+from backend.observations.models import Taxon
+from backend.pagination import Page, decode_cursor, paginate
+from backend.reports.models import OPEN_STATUSES, Report, Reporter, ReportEvent, Support, parse_reference
+from backend.routing.services import Router
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+MAX_OBSERVATION_AGE = timedelta(days=30)
+SIMILAR_WINDOW = timedelta(days=30)
+SIMILAR_LIMIT = 10
+STRING_MAX, TEXT_MAX = 200, 4000
+METRES_PER_DEGREE_LAT = 111_132.0
+
+
+class InvalidReport(DomainError):
+    """Some fields of the report are invalid; nothing was stored."""
+
+    code = "validation_error"
+    status = 422
+    message = "The request contains invalid fields."
+
+    def __init__(self, errors: dict[str, Any], message: str | None = None):
+        super().__init__(message, errors={"json": errors})
+
+
+class UnknownCategory(InvalidReport):
+    code = "unknown_category"
+
+    def __init__(self) -> None:
+        super().__init__({"category": ["unknown category"]}, "Unknown category: see GET /api/v1/categories.")
+
+
+class IdempotencyConflict(DomainError):
+    code = "idempotency_conflict"
+    status = 409
+    message = "This idempotency key (or client_id) was already used for a different report."
+
+
+class ReportNotFound(NotFound):
+    code = "report_not_found"
+    message = "No report has this reference."
+
+
+class InvalidReporterToken(DomainError):
+    code = "invalid_reporter_token"
+    status = 401
+    message = "This reporter token does not belong to this report."
+
+
+class ReportClosed(DomainError):
+    code = "report_closed"
+    status = 409
+    message = "This report is closed: it no longer takes supports."
+
+
+@dataclass
+class Submission:
+    """The outcome of a submit: the report, its reporter token, similar reports, and whether
+    this was a replay of an earlier identical request."""
+
+    report: Report
+    reporter_token: str
+    similar_reports: list[dict[str, Any]] = field(default_factory=list)
+    replayed: bool = False
+
+
+# --- reporter tokens -----------------------------------------------------------------------
+
+
+def reporter_token(secret_key: str, seed: str) -> str:
+    """The reporter's secret. Derived from the idempotency key with the server secret, so a retry
+    of the same request gets the same token back, although only its hash is stored."""
+    digest = hmac.new(secret_key.encode(), b"signal93-reporter-token\0" + seed.encode(), hashlib.sha256).digest()
+    return "rt_" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def verify_reporter_token(report: Report, token: str) -> None:
+    """Raise :class:`InvalidReporterToken` unless ``token`` is this report's (constant time)."""
+    if not hmac.compare_digest(token_hash(token), report.reporter_token_hash):
+        raise InvalidReporterToken()
+
+
+# --- intake --------------------------------------------------------------------------------
+
+
+def submit_report(
+    session: Session,
+    data: dict[str, Any],
+    *,
+    router: Router,
+    secret_key: str,
+    now: datetime,
+    idempotency_key: str | None = None,
+    fingerprint: str | None = None,
+) -> Submission:
+    """Validate, route and store a report with its first two trail events; flush.
+
+    A request carrying an ``idempotency_key`` (header, or else the ``client_id``) that was
+    already stored returns that report (``replayed``) when ``fingerprint`` matches, and
+    raises :class:`IdempotencyConflict` otherwise. Raises :class:`InvalidReport`,
+    :class:`UnknownCategory`, ``OutsideTerritory`` or ``NoRoute`` for bad input, having
+    stored nothing.
+    """
+    client_id = str(data["client_id"]) if data.get("client_id") else None
+    key = idempotency_key or (f"client_id:{client_id}" if client_id else None)
+    if key is not None:
+        existing = _by_key(session, key)
+        if existing is not None:
+            return _replay(session, existing, key, fingerprint, secret_key, now)
+
+    category = session.scalar(
+        select(Category)
+        .join(Category.program)
+        .where(Category.code == data["category"], Category.active.is_(True), Program.active.is_(True))
+        .options(joinedload(Category.program))
+    )
+    if category is None:
+        raise UnknownCategory()
+    errors: dict[str, Any] = {}
+    observed_at = data.get("observed_at")
+    if observed_at is not None:
+        if observed_at > now + MAX_CLOCK_SKEW:
+            errors["observed_at"] = ["is in the future"]
+        elif observed_at < now - MAX_OBSERVATION_AGE:
+            errors["observed_at"] = ["is more than 30 days old"]
+    attributes, attribute_errors = validate_attributes(category.attributes, data.get("attributes") or {})
+    if attribute_errors:
+        errors["attributes"] = attribute_errors
+    if errors:
+        raise InvalidReport(errors)
+
+    location = data["location"]
+    table = router.table(session)
+    decision = table.route(location["lon"], location["lat"], category.program.code, category.code)
+    token = reporter_token(secret_key, key or secrets.token_hex(16))
+    report = Report(
+        program_id=category.program_id,
+        category_id=category.id,
+        status="referred" if decision.referred else "open",
+        lon=location["lon"],
+        lat=location["lat"],
+        accuracy_m=location.get("accuracy_m"),
+        sensitive=_is_sensitive(session, category.attributes, attributes),
+        observed_at=observed_at,
+        received_at=now,
+        description=data.get("description") or "",
+        attributes=attributes,
+        directorate_id=decision.directorate_id,
+        unit_id=decision.unit.id if decision.unit else None,
+        referred_to_id=decision.referred_to.id if decision.referred_to else None,
+        routing={
+            "rule": decision.rule,
+            "zones": list(decision.zones),
+            "message": decision.message,
+            "revision": table.revision,
+        },
+        client_id=client_id,
+        idempotency_key=key,
+        request_fingerprint=fingerprint,
+        reporter_token_hash=token_hash(token),
+    )
+    contact = data.get("reporter")
+    if contact and any(contact.get(f) for f in ("name", "email", "phone")):
+        report.reporter = Reporter(
+            name=contact.get("name"),
+            email=contact.get("email"),
+            phone=contact.get("phone"),
+            consent_contact=bool(contact.get("consent_contact", False)),
+        )
+    report.events = [
+        ReportEvent(kind="submitted", at=now, actor_type="citizen", public=True, data={}),
+        ReportEvent(
+            kind="routed",
+            at=now,
+            actor_type="system",
+            public=True,
+            data={
+                "rule": decision.rule,
+                "directorate": decision.directorate_code,
+                "unit": decision.unit.code if decision.unit else None,
+                "referred_to": decision.referred_to.code if decision.referred_to else None,
+                "status": report.status,
+                "message": decision.message,
+                "zones": list(decision.zones),
+            },
+        ),
+    ]
+    # A concurrent twin with the same key may commit first: a savepoint keeps this
+    # transaction usable, and the twin's report is answered instead.
+    savepoint = session.begin_nested()
+    try:
+        session.add(report)
+        session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        existing = _by_key(session, key) if key else None
+        if existing is None:
+            raise
+        return _replay(session, existing, key, fingerprint, secret_key, now)
+    savepoint.commit()
+    return Submission(report, token, similar_reports(session, report, now))
+
+
+def _by_key(session: Session, key: str) -> Report | None:
+    return session.scalar(select(Report).where(Report.idempotency_key == key))
+
+
+def _replay(
+    session: Session, report: Report, key: str, fingerprint: str | None, secret_key: str, now: datetime
+) -> Submission:
+    if fingerprint is None or report.request_fingerprint != fingerprint:
+        raise IdempotencyConflict()
+    return Submission(report, reporter_token(secret_key, key), similar_reports(session, report, now), replayed=True)
+
+
+def validate_attributes(
+    definitions: list[dict[str, Any]], values: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Check values against the category's attribute definitions (Open311 datatypes).
+
+    Returns the cleaned values and the errors by attribute code.
+    """
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    by_code = {d["code"]: d for d in definitions}
+    for code in values:
+        if code not in by_code:
+            errors[code] = ["unknown attribute for this category"]
+    for code, definition in by_code.items():
+        value = values.get(code)
+        if value is None or value == "" or value == []:
+            if definition.get("required"):
+                errors[code] = ["is required"]
+            continue
+        problem = _attribute_problem(definition, value)
+        if problem:
+            errors[code] = [problem]
+        else:
+            cleaned[code] = value
+    return cleaned, errors
+
+
+def _attribute_problem(definition: dict[str, Any], value: Any) -> str | None:
+    datatype = definition["datatype"]
+    keys = {v["key"] for v in definition.get("values", [])}
+    if datatype == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            return "must be a number"
+    elif datatype in ("string", "text"):
+        limit = STRING_MAX if datatype == "string" else TEXT_MAX
+        if not isinstance(value, str):
+            return "must be a string"
+        if len(value) > limit:
+            return f"must be at most {limit} characters"
+    elif datatype == "datetime":
+        if not isinstance(value, str):
+            return "must be an ISO 8601 date-time with a time zone"
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return "must be an ISO 8601 date-time with a time zone"
+        if parsed.tzinfo is None:
+            return "must include a time zone offset"
+    elif datatype == "singlevaluelist":
+        if not isinstance(value, str) or value not in keys:
+            return "must be one of the allowed values"
+    elif datatype == "multivaluelist":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return "must be a list of allowed values"
+        if not set(value) <= keys:
+            return "contains values that are not allowed"
+        if len(set(value)) != len(value):
+            return "contains a value twice"
+    return None
+
+
+def _is_sensitive(session: Session, definitions: list[dict[str, Any]], values: dict[str, Any]) -> bool:
+    """A report naming a sensitive species must never show its precise location in public."""
+    names: list[str] = []
+    for definition in definitions:
+        if definition.get("values_from") == "taxa" and definition["code"] in values:
+            value = values[definition["code"]]
+            names += value if isinstance(value, list) else [value]
+    if not names:
+        return False
+    return bool(session.scalar(select(Taxon.id).where(Taxon.scientific_name.in_(names), Taxon.sensitive.is_(True))))
+
+
+# --- similar reports and supports ------------------------------------------------------------
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
+
+
+def similar_reports(session: Session, report: Report, now: datetime) -> list[dict[str, Any]]:
+    """Open reports of the same category near this one, received in the last 30 days, nearest
+    first. Sensitive sightings are left out: a distance would reveal where they are."""
+    radius = report.category.similar_radius_m if report.category else 50
+    dlat = radius / METRES_PER_DEGREE_LAT
+    dlon = radius / (111_320.0 * math.cos(math.radians(report.lat)))
+    rows = session.scalars(
+        select(Report).where(
+            Report.category_id == report.category_id,
+            Report.id != report.id,
+            Report.status.in_(OPEN_STATUSES),
+            Report.sensitive.is_(False),
+            Report.received_at >= now - SIMILAR_WINDOW,
+            Report.lat.between(report.lat - dlat, report.lat + dlat),
+            Report.lon.between(report.lon - dlon, report.lon + dlon),
+        )
+    )
+    found = []
+    for other in rows:
+        distance = distance_m(report.lon, report.lat, other.lon, other.lat)
+        if distance <= radius:
+            found.append((distance, other))
+    found.sort(key=lambda item: (item[0], item[1].id))
+    return [
+        {"reference": other.reference, "distance_m": round(distance, 1), "status": other.status}
+        for distance, other in found[:SIMILAR_LIMIT]
+    ]
+
+
+def add_support(session: Session, reference: str, client_id: str, now: datetime) -> tuple[Report, bool]:
+    """Count one "me too" per phone; returns the report and whether this support is new."""
+    report = get_report(session, reference)
+    if report.status not in OPEN_STATUSES:
+        raise ReportClosed()
+    savepoint = session.begin_nested()
+    try:
+        session.add(Support(report_id=report.id, client_id=client_id, created_at=now))
+        session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        return report, False
+    savepoint.commit()
+    # Counted in SQL, so concurrent supports on two processes add up.
+    session.execute(
+        update(Report)
+        .where(Report.id == report.id)
+        .values(support_count=Report.support_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(report, ["support_count"])
+    return report, True
+
+
+# --- public reads --------------------------------------------------------------------------
+
+
+def get_report(session: Session, reference: str) -> Report:
+    """The report with this public reference; :class:`ReportNotFound` otherwise."""
+    parsed = parse_reference(reference)
+    if parsed is None:
+        raise ReportNotFound()
+    year, report_id = parsed
+    report = session.scalar(
+        select(Report)
+        .where(Report.id == report_id)
+        .options(
+            joinedload(Report.category),
+            joinedload(Report.program),
+            joinedload(Report.directorate),
+            joinedload(Report.unit),
+            joinedload(Report.referred_to),
+            selectinload(Report.events),
+        )
+    )
+    if report is None or report.received_at.year != year:
+        raise ReportNotFound()
+    return report
+
+
+def list_reports(
+    session: Session,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    category: str | None = None,
+    program: str | None = None,
+    statuses: list[str] | None = None,
+    since: datetime | None = None,
+) -> Page[Report]:
+    """Reports, newest first (received time, then number: a stable order), one page at a time."""
+    query = (
+        select(Report)
+        .options(joinedload(Report.category), joinedload(Report.program), joinedload(Report.directorate))
+        .order_by(Report.received_at.desc(), Report.id.desc())
+        .limit(limit + 1)
+    )
+    if category is not None:
+        category_id = session.scalar(select(Category.id).where(Category.code == category))
+        if category_id is None:
+            raise InvalidQuery("category", "unknown category", code="unknown_category")
+        query = query.where(Report.category_id == category_id)
+    if program is not None:
+        program_id = session.scalar(select(Program.id).where(Program.code == program))
+        if program_id is None:
+            raise InvalidQuery("program", "unknown program", code="unknown_program")
+        query = query.where(Report.program_id == program_id)
+    if statuses:
+        query = query.where(Report.status.in_(statuses))
+    if since is not None:
+        query = query.where(Report.received_at >= since)
+    if bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = bbox
+        query = query.where(Report.lon.between(min_lon, max_lon), Report.lat.between(min_lat, max_lat))
+    if cursor is not None:
+        received_iso, last_id = decode_cursor(cursor, 2)
+        try:
+            received_at = datetime.fromisoformat(received_iso)
+            last_id = int(last_id)
+        except (TypeError, ValueError):
+            raise InvalidQuery("cursor", "not a cursor returned by this endpoint", code="invalid_cursor") from None
+        if received_at.tzinfo is None:
+            raise InvalidQuery("cursor", "not a cursor returned by this endpoint", code="invalid_cursor")
+        query = query.where(
+            or_(
+                Report.received_at < received_at,
+                and_(Report.received_at == received_at, Report.id < last_id),
+            )
+        )
+    rows = list(session.scalars(query))
+    return paginate(rows, limit, lambda r: [r.received_at.isoformat(), r.id])

@@ -1,0 +1,148 @@
+"""Route a report: locate the point, check it is in the département, apply the rules."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from backend.directory.models import Directorate, ExternalBody, Program, Unit
+from backend.errors import DomainError
+from backend.routing.geometry import IndexedZone, Place, ZoneIndex
+from backend.routing.models import RoutingRule, RoutingState
+from backend.routing.rules import Decision, Directory, Recipient, Rule, decide
+from backend.zones.geometry import from_geojson
+from backend.zones.models import Zone
+
+log = logging.getLogger(__name__)
+
+STATE_ID = 1
+
+
+class OutsideTerritory(DomainError):
+    """The point is not in Seine-Saint-Denis."""
+
+    code = "outside_territory"
+    status = 422
+    message = (
+        "This location is outside the Seine-Saint-Denis département (93); Signal93 only handles reports within it."
+    )
+
+
+class NoRoute(DomainError):
+    """No rule can route this report: the rules are incomplete (an operator must fix them)."""
+
+    code = "no_route"
+    status = 422
+    message = "No directorate handles this category at this location."
+
+
+def bump_revision(session: Session) -> str:
+    """Record that zones or rules changed; every process's router notices on its next use."""
+    revision = uuid.uuid4().hex
+    state = session.get(RoutingState, STATE_ID)
+    if state is None:
+        session.add(RoutingState(id=STATE_ID, revision=revision))
+    else:
+        state.revision = revision
+    session.flush()
+    return revision
+
+
+def current_revision(session: Session) -> str:
+    return session.scalar(select(RoutingState.revision).where(RoutingState.id == STATE_ID)) or ""
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    """Everything routing needs, loaded from the database at one revision."""
+
+    revision: str
+    index: ZoneIndex
+    rules: list[Rule]
+    directory: Directory
+
+    def locate(self, lon: float, lat: float) -> Place:
+        return self.index.locate(lon, lat)
+
+    def route(self, lon: float, lat: float, program: str, category: str) -> Decision:
+        """The decision for a point; :class:`OutsideTerritory` or :class:`NoRoute` otherwise."""
+        place = self.index.locate(lon, lat)
+        if not place.in_territory:
+            raise OutsideTerritory(errors={"json": {"location": ["outside the Seine-Saint-Denis département"]}})
+        decision = decide(place, self.index, program, category, self.rules, self.directory)
+        if decision is None:
+            log.error("no routing rule matched", extra={"program": program, "category": category})
+            raise NoRoute(errors={"json": {"category": ["no routing rule matches this category here"]}})
+        return decision
+
+
+def load_table(session: Session, revision: str) -> RoutingTable:
+    """Read zones, rules, units and bodies into an immutable routing table."""
+    zones = [
+        (
+            IndexedZone(id=z.id, kind=z.kind, code=z.code, name=z.name, parent_id=z.parent_id, corridor_m=z.corridor_m),
+            from_geojson(z.geometry),
+        )
+        for z in session.scalars(select(Zone).order_by(Zone.id))
+    ]
+    rules = [
+        Rule(
+            code=r.code,
+            programs=frozenset(r.programs),
+            categories=frozenset(r.categories),
+            condition=r.condition,
+            zone_kind=r.zone_kind,
+            target=r.target,
+            directorate_code=r.directorate_code,
+            unit_code=r.unit_code,
+            unit_of=r.unit_of,
+            message=r.public_message,
+        )
+        for r in session.scalars(
+            select(RoutingRule).where(RoutingRule.active.is_(True)).order_by(RoutingRule.position, RoutingRule.id)
+        )
+    ]
+    directory = Directory()
+    for unit in session.scalars(select(Unit).where(Unit.active.is_(True)).options(joinedload(Unit.directorate))):
+        recipient = Recipient(
+            id=unit.id,
+            code=unit.code,
+            name=unit.name,
+            directorate_id=unit.directorate_id,
+            directorate_code=unit.directorate.code,
+        )
+        directory.units[unit.code] = recipient
+        if unit.zone_id is not None:
+            directory.unit_by_zone[(unit.directorate.code, unit.zone_id)] = recipient
+    for body in session.scalars(select(ExternalBody).where(ExternalBody.active.is_(True))):
+        if body.zone_id is not None:
+            directory.body_by_zone[body.zone_id] = Recipient(id=body.id, code=body.code, name=body.name)
+    for program, directorate in session.execute(
+        select(Program.code, Directorate).join(Directorate, Program.directorate_id == Directorate.id)
+    ):
+        directory.program_directorate[program] = (directorate.id, directorate.code)
+    return RoutingTable(revision=revision, index=ZoneIndex(zones), rules=rules, directory=directory)
+
+
+class Router:
+    """Holds this process's routing table and rebuilds it when the database's revision moves."""
+
+    def __init__(self) -> None:
+        self._table: RoutingTable | None = None
+        self._lock = threading.Lock()
+
+    def table(self, session: Session) -> RoutingTable:
+        revision = current_revision(session)
+        table = self._table
+        if table is not None and table.revision == revision:
+            return table
+        with self._lock:
+            if self._table is None or self._table.revision != revision:
+                self._table = load_table(session, revision)
+                log.info("routing table built", extra={"revision": revision, "zones": len(self._table.index.zones)})
+            return self._table

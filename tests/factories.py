@@ -1,0 +1,34 @@
+"""Builders of valid requests, so each test states only what it changes."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+# Points in the seeded data (see seeds/): checked by the routing tests themselves.
+ON_RD932_PANTIN = (2.3990, 48.9010)  # a vertex of RD 932, in Pantin (Est Ensemble)
+NOISY_LE_SEC_STREET = (2.4700, 48.8900)  # far from any seeded departmental road
+AULNAY = (2.4975, 48.9386)  # Aulnay-sous-Bois (Paris Terres d'Envol)
+SAUSSET_PARK_CENTRE = (2.5075, 48.9592)
+PARIS_NOTRE_DAME = (2.3499, 48.8530)
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "nid-de-poule": {"attributes": {"taille": "moyen"}},
+    "debordement-avaloir": {"attributes": {"pluie": "oui"}},
+    "observation-espece": {"attributes": {"espece": "Ardea cinerea", "nombre": 2}},
+}
+
+
+def report_payload(category: str = "nid-de-poule", at: tuple[float, float] = ON_RD932_PANTIN, **fields: Any):
+    payload: dict[str, Any] = {
+        "category": category,
+        "location": {"lon": at[0], "lat": at[1], "accuracy_m": 8},
+        "description": "Signalé depuis l'application",
+    }
+    payload.update(copy.deepcopy(DEFAULTS.get(category, {})))
+    payload.update(fields)
+    return payload
+
+
+def submit(client, payload: dict[str, Any] | None = None, **headers: str):
+    return client.post("/api/v1/reports", json=payload or report_payload(), headers=headers)
