@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import math
 import secrets
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from backend.observations.models import Taxon
 from backend.pagination import Page, decode_cursor, paginate
 from backend.reports.models import OPEN_STATUSES, Report, Reporter, ReportEvent, Support, parse_reference
 from backend.routing.services import Router
+
+log = logging.getLogger(__name__)
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_OBSERVATION_AGE = timedelta(days=30)
@@ -218,6 +221,7 @@ def submit_report(
         existing = _by_key(session, key) if key else None
         if existing is None:
             raise
+        log.info("concurrent retry answered with the report its twin stored", extra={"report_id": existing.id})
         return _replay(session, existing, key, fingerprint, secret_key, now)
     savepoint.commit()
     return Submission(report, token, similar_reports(session, report, now))
