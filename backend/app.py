@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.extensions["signal93.settings"] = settings
     app.extensions["signal93.db"] = database or Database.from_url(settings.database_url)
     app.extensions["signal93.redis"] = _redis_client(settings)
-    app.extensions["signal93.router"] = Router()
+    app.extensions["signal93.router"] = Router(refresh_seconds=settings.routing_refresh_seconds)
 
     http.install(app)
     api = http.Api(app)

@@ -47,6 +47,7 @@ class Settings:
     max_request_bytes: int = 128 * 1024 * 1024
     max_json_bytes: int = 64 * 1024
     trusted_proxy_hops: int = 0
+    routing_refresh_seconds: float = 1.0
     log_level: str = "INFO"
     log_json: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -125,6 +126,16 @@ class Settings:
         max_json_bytes = _int(get("MAX_JSON_BYTES"), 64 * 1024, 1024, problems, "MAX_JSON_BYTES")
         trusted_proxy_hops = _int(get("TRUSTED_PROXY_HOPS"), 0, 0, problems, "TRUSTED_PROXY_HOPS")
 
+        routing_refresh_seconds = 1.0
+        raw_refresh = get("ROUTING_REFRESH_SECONDS")
+        if raw_refresh is not None:
+            try:
+                routing_refresh_seconds = float(raw_refresh)
+                if not 0 <= routing_refresh_seconds <= 300:
+                    raise ValueError
+            except ValueError:
+                problems["ROUTING_REFRESH_SECONDS"] = "must be a number of seconds from 0 to 300"
+
         log_level = (get("LOG_LEVEL") or "INFO").upper()
         if log_level not in LOG_LEVELS:
             problems["LOG_LEVEL"] = f"must be one of {', '.join(LOG_LEVELS)}"
@@ -146,6 +157,7 @@ class Settings:
             max_request_bytes=max_request_bytes,
             max_json_bytes=max_json_bytes,
             trusted_proxy_hops=trusted_proxy_hops,
+            routing_refresh_seconds=routing_refresh_seconds,
             log_level=log_level,
             log_json=log_format == "json",
         )

@@ -134,6 +134,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         secret_key="test-secret-key-that-is-long-enough-000",
         media_storage_url=f"file://{tmp_path / 'media'}",
         public_base_url="http://signal93.test",
+        routing_refresh_seconds=0.0,  # tests change rules and zones, then route at once
         log_json=True,
     )
 

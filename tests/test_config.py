@@ -84,6 +84,8 @@ def test_a_complete_production_environment_is_accepted():
         ("SMTP_URL", "mail.example"),
         ("MAX_REQUEST_BYTES", "lots"),
         ("TRUSTED_PROXY_HOPS", "-1"),
+        ("ROUTING_REFRESH_SECONDS", "soon"),
+        ("ROUTING_REFRESH_SECONDS", "-1"),
         ("LOG_LEVEL", "LOUD"),
         ("LOG_FORMAT", "xml"),
     ],

@@ -68,7 +68,11 @@ class Report(Base):
     @property
     def reference(self) -> str:
         """The public reference, like ``S93-2026-000123`` (year received, then the report's number)."""
-        return f"{REFERENCE_PREFIX}-{self.received_at.year}-{self.id:06d}"
+        return format_reference(self.received_at, self.id)
+
+
+def format_reference(received_at: datetime, report_id: int) -> str:
+    return f"{REFERENCE_PREFIX}-{received_at.year}-{report_id:06d}"
 
 
 def parse_reference(reference: str) -> tuple[int, int] | None:

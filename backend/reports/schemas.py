@@ -157,16 +157,8 @@ class ReportPublicSchema(ma.Schema):
         return {code: value for code, value in report.attributes.items() if code in public}
 
     def _routing(self, report: Any) -> dict[str, Any]:
-        return RoutingSchema().dump(
-            {
-                "directorate": report.directorate,
-                "unit": report.unit,
-                "referred_to": report.referred_to,
-                "rule": report.routing["rule"],
-                "zones": report.routing["zones"],
-                "message": report.routing["message"],
-            }
-        )
+        # The decision as recorded at intake (names included): never recomputed.
+        return _ROUTING.dump(report.routing)
 
     def _timeline(self, report: Any) -> list[dict[str, Any]]:
         events = []
@@ -176,7 +168,7 @@ class ReportPublicSchema(ma.Schema):
             entry = {"kind": event.kind, "at": event.at}
             entry.update({k: event.data[k] for k in PUBLIC_EVENT_FIELDS if event.data.get(k) is not None})
             events.append(entry)
-        return TimelineEventSchema(many=True).dump(events)
+        return _TIMELINE.dump(events)
 
 
 class SimilarReportSchema(ma.Schema):
@@ -216,8 +208,8 @@ class ReportReadSchema(ReportPublicSchema):
 
 def read_view(report: Any, *, private: bool) -> dict[str, Any]:
     """The body of ``GET /reports/{ref}``: ``submitted`` only for the report's own reporter."""
-    body = ReportPublicSchema().dump(report)
-    body["submitted"] = SubmittedSchema().dump(report) if private else None
+    body = _PUBLIC.dump(report)
+    body["submitted"] = _SUBMITTED.dump(report) if private else None
     return body
 
 
@@ -231,8 +223,8 @@ class ReportCreatedSchema(ReportPublicSchema):
 
 def created_view(report: Any, similar_reports: list[dict[str, Any]], reporter_token: str) -> dict[str, Any]:
     """The body of a successful submit: the public view, similar reports, the reporter token."""
-    body = ReportPublicSchema().dump(report)
-    body["similar_reports"] = SimilarReportSchema(many=True).dump(similar_reports)
+    body = _PUBLIC.dump(report)
+    body["similar_reports"] = _SIMILAR.dump(similar_reports)
     body["reporter_token"] = reporter_token
     return body
 
@@ -245,3 +237,11 @@ class ReportListSchema(ma.Schema):
 class SupportOutSchema(ma.Schema):
     reference = ma.fields.String(required=True)
     support_count = ma.fields.Integer(required=True)
+
+
+# Built once: a schema's construction costs more than a report's serialisation.
+_ROUTING = RoutingSchema()
+_TIMELINE = TimelineEventSchema(many=True)
+_PUBLIC = ReportPublicSchema()
+_SUBMITTED = SubmittedSchema()
+_SIMILAR = SimilarReportSchema(many=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -12,15 +13,26 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.directory.models import Category, Program
 from backend.errors import DomainError, InvalidQuery, NotFound
 from backend.observations.models import Taxon
 from backend.pagination import Page, decode_cursor, paginate
-from backend.reports.models import OPEN_STATUSES, Report, Reporter, ReportEvent, Support, parse_reference
+from backend.reports.models import (
+    OPEN_STATUSES,
+    Report,
+    Reporter,
+    ReportEvent,
+    Support,
+    format_reference,
+    parse_reference,
+)
 from backend.routing.services import Router
 
 log = logging.getLogger(__name__)
@@ -118,27 +130,53 @@ def submit_report(
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
 ) -> Submission:
-    """Validate, route and store a report with its first two trail events; flush.
+    """Validate, route and store a report with its first two trail events.
 
     A request carrying an ``idempotency_key`` (header, or else the ``client_id``) that was
     already stored returns that report (``replayed``) when ``fingerprint`` matches, and
     raises :class:`IdempotencyConflict` otherwise. Raises :class:`InvalidReport`,
     :class:`UnknownCategory`, ``OutsideTerritory`` or ``NoRoute`` for bad input, having
     stored nothing.
+
+    The report is inserted first and the key checked by the database (``ON CONFLICT DO
+    NOTHING``): a new report costs no look-up, and two retries racing on two processes
+    resolve to one row without an error.
     """
     client_id = str(data["client_id"]) if data.get("client_id") else None
     key = idempotency_key or (f"client_id:{client_id}" if client_id else None)
-    if key is not None:
-        existing = _by_key(session, key)
-        if existing is not None:
-            return _replay(session, existing, key, fingerprint, secret_key, now)
+    try:
+        report = _prepare(session, data, router=router, now=now)
+    except DomainError:
+        # A retry of a report accepted earlier gets it back even if it would not pass today
+        # (30 days later, or after its category was retired).
+        existing = _by_key(session, key) if key else None
+        if existing is None:
+            raise
+        return _replay(session, existing, key, fingerprint, secret_key, now)
 
-    category = session.scalar(
-        select(Category)
-        .join(Category.program)
-        .where(Category.code == data["category"], Category.active.is_(True), Program.active.is_(True))
-        .options(joinedload(Category.program))
-    )
+    token = reporter_token(secret_key, key or secrets.token_hex(16))
+    report.client_id = client_id
+    report.idempotency_key = key
+    report.request_fingerprint = fingerprint
+    report.reporter_token_hash = token_hash(token)
+    report.id = _insert_report(session, report)
+    if report.id is None:  # the key is taken: a retry, possibly racing its twin
+        existing = _by_key(session, key)
+        return _replay(session, existing, key, fingerprint, secret_key, now)
+    for event in report.events:
+        event.report_id = report.id
+    connection = session.connection()  # plain Core statements: no unit of work to consult
+    connection.execute(_INSERT_EVENT, [_columns(event, ReportEvent) for event in report.events])
+    if report.reporter is not None:
+        report.reporter.report_id = report.id
+        connection.execute(_INSERT_REPORTER, _columns(report.reporter, Reporter))
+    return Submission(report, token, similar_reports(session, report, now))
+
+
+def _prepare(session: Session, data: dict[str, Any], *, router: Router, now: datetime) -> Report:
+    """Validate and route; a transient report with its first events, or a DomainError."""
+    table = router.table(session)
+    category = table.categories.get(data["category"])
     if category is None:
         raise UnknownCategory()
     errors: dict[str, Any] = {}
@@ -155,16 +193,16 @@ def submit_report(
         raise InvalidReport(errors)
 
     location = data["location"]
-    table = router.table(session)
     decision = table.route(location["lon"], location["lat"], category.program.code, category.code)
-    token = reporter_token(secret_key, key or secrets.token_hex(16))
+    status = "referred" if decision.referred else "open"
     report = Report(
         program_id=category.program_id,
         category_id=category.id,
-        status="referred" if decision.referred else "open",
+        status=status,
         lon=location["lon"],
         lat=location["lat"],
         accuracy_m=location.get("accuracy_m"),
+        location_source="device",
         sensitive=_is_sensitive(session, category.attributes, attributes),
         observed_at=observed_at,
         received_at=now,
@@ -173,62 +211,76 @@ def submit_report(
         directorate_id=decision.directorate_id,
         unit_id=decision.unit.id if decision.unit else None,
         referred_to_id=decision.referred_to.id if decision.referred_to else None,
-        routing={
-            "rule": decision.rule,
-            "zones": list(decision.zones),
-            "message": decision.message,
-            "revision": table.revision,
-        },
-        client_id=client_id,
-        idempotency_key=key,
-        request_fingerprint=fingerprint,
-        reporter_token_hash=token_hash(token),
+        routing=decision.record(table.revision),
+        support_count=0,
+        version=1,
+        updated_at=now,
     )
+    # Relationships for the response (from the routing table's catalog), set without attaching
+    # the report to the session: it is written with plain INSERT statements.
+    set_committed_value(report, "category", category)
+    set_committed_value(report, "program", category.program)
     contact = data.get("reporter")
+    reporter = None
     if contact and any(contact.get(f) for f in ("name", "email", "phone")):
-        report.reporter = Reporter(
+        reporter = Reporter(
             name=contact.get("name"),
             email=contact.get("email"),
             phone=contact.get("phone"),
             consent_contact=bool(contact.get("consent_contact", False)),
         )
-    report.events = [
-        ReportEvent(kind="submitted", at=now, actor_type="citizen", public=True, data={}),
+    set_committed_value(report, "reporter", reporter)
+    events = [
+        ReportEvent(kind="submitted", at=now, actor_type="citizen", actor_id=None, public=True, data={}),
         ReportEvent(
             kind="routed",
             at=now,
             actor_type="system",
+            actor_id=None,
             public=True,
             data={
                 "rule": decision.rule,
                 "directorate": decision.directorate_code,
                 "unit": decision.unit.code if decision.unit else None,
                 "referred_to": decision.referred_to.code if decision.referred_to else None,
-                "status": report.status,
+                "status": status,
                 "message": decision.message,
                 "zones": list(decision.zones),
             },
         ),
     ]
-    # A concurrent twin with the same key may commit first: a savepoint keeps this
-    # transaction usable, and the twin's report is answered instead.
-    savepoint = session.begin_nested()
-    try:
-        session.add(report)
-        session.flush()
-    except IntegrityError:
-        savepoint.rollback()
-        existing = _by_key(session, key) if key else None
-        if existing is None:
-            raise
-        log.info("concurrent retry answered with the report its twin stored", extra={"report_id": existing.id})
-        return _replay(session, existing, key, fingerprint, secret_key, now)
-    savepoint.commit()
-    return Submission(report, token, similar_reports(session, report, now))
+    set_committed_value(report, "events", events)
+    return report
+
+
+def _columns(instance: Any, model: Any) -> dict[str, Any]:
+    """The column values set on a transient instance (its primary key excepted)."""
+    state = instance.__dict__
+    return {c.key: state[c.key] for c in model.__mapper__.column_attrs if c.key in state and c.key != "id"}
+
+
+def _insert_report(session: Session, report: Report) -> int | None:
+    """INSERT the report unless its idempotency key is taken; its id, or None on a conflict."""
+    connection = session.connection()
+    statement = _insert_report_statement(connection.dialect.name)
+    return connection.execute(statement, _columns(report, Report)).scalar_one_or_none()
+
+
+@functools.cache
+def _insert_report_statement(dialect: str) -> Any:
+    dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = Report.__table__
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=[table.c.idempotency_key]).returning(table.c.id)
+
+
+# Statements built once: building a statement costs more, in Python, than running it.
+_INSERT_EVENT = insert(ReportEvent.__table__)
+_INSERT_REPORTER = insert(Reporter.__table__)
 
 
 def _by_key(session: Session, key: str) -> Report | None:
-    return session.scalar(select(Report).where(Report.idempotency_key == key))
+    report_id = session.scalar(select(Report.id).where(Report.idempotency_key == key))
+    return session.get(Report, report_id) if report_id is not None else None
 
 
 def _replay(
@@ -329,16 +381,21 @@ def similar_reports(session: Session, report: Report, now: datetime) -> list[dic
     radius = report.category.similar_radius_m if report.category else 50
     dlat = radius / METRES_PER_DEGREE_LAT
     dlon = radius / (111_320.0 * math.cos(math.radians(report.lat)))
-    rows = session.scalars(
-        select(Report).where(
-            Report.category_id == report.category_id,
-            Report.id != report.id,
-            Report.status.in_(OPEN_STATUSES),
-            Report.sensitive.is_(False),
-            Report.received_at >= now - SIMILAR_WINDOW,
-            Report.lat.between(report.lat - dlat, report.lat + dlat),
-            Report.lon.between(report.lon - dlon, report.lon + dlon),
-        )
+    scale = math.cos(math.radians(report.lat))
+    rows = session.connection().execute(
+        _SIMILAR,
+        {
+            "category_id": report.category_id,
+            "report_id": report.id,
+            "since": now - SIMILAR_WINDOW,
+            "lat": report.lat,
+            "lon": report.lon,
+            "scale2": scale * scale,
+            "min_lat": report.lat - dlat,
+            "max_lat": report.lat + dlat,
+            "min_lon": report.lon - dlon,
+            "max_lon": report.lon + dlon,
+        },
     )
     found = []
     for other in rows:
@@ -347,9 +404,34 @@ def similar_reports(session: Session, report: Report, now: datetime) -> list[dic
             found.append((distance, other))
     found.sort(key=lambda item: (item[0], item[1].id))
     return [
-        {"reference": other.reference, "distance_m": round(distance, 1), "status": other.status}
-        for distance, other in found[:SIMILAR_LIMIT]
+        {
+            "reference": format_reference(other.received_at, other.id),
+            "distance_m": round(distance, 1),
+            "status": other.status,
+        }
+        for distance, other in found
     ]
+
+
+# Nearest first in SQL (planar, in degrees scaled to metres), so a crowded spot costs a bounded
+# read; the exact distance and the radius are checked in Python.
+_PLANAR = (Report.lat - bindparam("lat")) * (Report.lat - bindparam("lat")) + (Report.lon - bindparam("lon")) * (
+    Report.lon - bindparam("lon")
+) * bindparam("scale2")
+_SIMILAR = (
+    select(Report.id, Report.received_at, Report.lon, Report.lat, Report.status)
+    .where(
+        Report.category_id == bindparam("category_id"),
+        Report.id != bindparam("report_id"),
+        Report.status.in_(OPEN_STATUSES),
+        Report.sensitive.is_(False),
+        Report.received_at >= bindparam("since", type_=Report.received_at.type),
+        Report.lat.between(bindparam("min_lat"), bindparam("max_lat")),
+        Report.lon.between(bindparam("min_lon"), bindparam("max_lon")),
+    )
+    .order_by(_PLANAR, Report.id)
+    .limit(SIMILAR_LIMIT)
+)
 
 
 def add_support(session: Session, reference: str, client_id: str, now: datetime) -> tuple[Report, bool]:
@@ -391,9 +473,6 @@ def get_report(session: Session, reference: str) -> Report:
         .options(
             joinedload(Report.category),
             joinedload(Report.program),
-            joinedload(Report.directorate),
-            joinedload(Report.unit),
-            joinedload(Report.referred_to),
             selectinload(Report.events),
         )
     )
@@ -416,7 +495,7 @@ def list_reports(
     """Reports, newest first (received time, then number: a stable order), one page at a time."""
     query = (
         select(Report)
-        .options(joinedload(Report.category), joinedload(Report.program), joinedload(Report.directorate))
+        .options(joinedload(Report.category), joinedload(Report.program), selectinload(Report.events))
         .order_by(Report.received_at.desc(), Report.id.desc())
         .limit(limit + 1)
     )

@@ -53,7 +53,7 @@ def _reporter_token_header() -> str | None:
 @blp.route("/reports")
 class Reports(MethodView):
     @json_body()
-    @blp.arguments(schemas.ReportCreateSchema)
+    @blp.arguments(schemas.ReportCreateSchema())
     @blp.response(201, schemas.ReportCreatedSchema)
     @blp.alt_response(409, description="Idempotency key reused with a different body")
     def post(self, data):
@@ -77,7 +77,7 @@ class Reports(MethodView):
         location = url_for("reports.ReportDetail", reference=report.reference)
         return jsonify(body), 201, {"Location": location}
 
-    @blp.arguments(schemas.ReportQuerySchema, location="query")
+    @blp.arguments(schemas.ReportQuerySchema(), location="query")
     @blp.response(200, schemas.ReportListSchema)
     def get(self, args):
         """List reports, newest first, one page at a time"""
@@ -115,7 +115,7 @@ class ReportDetail(MethodView):
 @blp.route("/reports/<string:reference>/supports")
 class Supports(MethodView):
     @json_body(max_bytes=4 * 1024)
-    @blp.arguments(schemas.SupportInSchema)
+    @blp.arguments(schemas.SupportInSchema())
     @blp.response(201, schemas.SupportOutSchema)
     @blp.alt_response(200, schema=schemas.SupportOutSchema, description="This phone already supported it")
     def post(self, data, reference: str):

@@ -69,18 +69,31 @@ class Place:
 
 
 class ZoneIndex:
-    """An immutable spatial index over zones; build once, query from any thread."""
+    """An immutable spatial index over zones; build once, query from any thread.
+
+    Every question is a point-in-polygon test against one STRtree: a road is indexed as its
+    corridor (the line buffered by ``corridor_m``), the département as its outline widened by
+    the tolerance. One prepared query per point answers inside what, near which road, and in
+    the territory or not.
+    """
 
     def __init__(self, zones: list[tuple[IndexedZone, BaseGeometry]]):
         self.zones = [zone for zone, _ in zones]
         self.by_id = {zone.id: zone for zone in self.zones}
+        self._positions = {zone.id: position for position, zone in enumerate(self.zones)}
         self.geometries = np.array([geometry_to_metres(g) for _, g in zones], dtype=object)
-        shapely.prepare(self.geometries)
         self.is_line = np.array([g.geom_type in ("LineString", "MultiLineString") for g in self.geometries], dtype=bool)
-        self.kinds = np.array([zone.kind for zone in self.zones], dtype=object)
-        self.tree = shapely.STRtree(self.geometries)
-        max_corridor = max((zone.corridor_m or 0.0 for zone in self.zones), default=0.0)
-        self.search_m = max(TERRITORY_TOLERANCE_M, max_corridor)
+        areas = []
+        for zone, geometry, line in zip(self.zones, self.geometries, self.is_line.tolist(), strict=True):
+            if line:
+                areas.append(geometry.buffer(zone.corridor_m or 0.0))
+            elif zone.kind == "departement":
+                areas.append(geometry.buffer(TERRITORY_TOLERANCE_M))
+            else:
+                areas.append(geometry)
+        self.areas = np.array(areas, dtype=object)
+        shapely.prepare(self.areas)
+        self.tree = shapely.STRtree(self.areas)
         communes = [i for i, zone in enumerate(self.zones) if zone.kind == "commune"]
         self._commune_positions = np.array(communes, dtype=int)
         self._commune_tree = shapely.STRtree(self.geometries[communes]) if communes else None
@@ -88,27 +101,19 @@ class ZoneIndex:
 
     def locate(self, lon: float, lat: float) -> Place:
         """Describe the point's surroundings; deterministic for a given index."""
-        x, y = to_metres(lon, lat)
-        point = shapely.Point(float(x), float(y))
-        candidates = self.tree.query(point, predicate="dwithin", distance=self.search_m)
-        place = Place()
-        if candidates.size == 0:
-            place.in_territory = not self.has_departement
-            return place
-        candidates.sort()  # stable, id order: the same answer every time
-        distances = shapely.distance(self.geometries[candidates], point)
-        near_departement = False
-        for position, distance in zip(candidates.tolist(), distances.tolist(), strict=True):
+        point = shapely.Point((lon - ORIGIN_LON) * METRES_PER_DEGREE_LON, (lat - ORIGIN_LAT) * METRES_PER_DEGREE_LAT)
+        place = Place(in_territory=not self.has_departement)
+        found = self.tree.query(point, predicate="intersects")
+        found.sort()  # id order: the same answer every time
+        for position in found.tolist():
             zone = self.zones[position]
             if self.is_line[position]:
-                if zone.corridor_m is not None and distance <= zone.corridor_m:
-                    place.corridors.setdefault(zone.kind, []).append((zone, distance))
-            elif distance == 0.0:
+                distance = float(shapely.distance(self.geometries[position], point))
+                place.corridors.setdefault(zone.kind, []).append((zone, distance))
+            elif zone.kind == "departement":
+                place.in_territory = True
+            else:
                 place.inside.setdefault(zone.kind, []).append(zone)
-                near_departement |= zone.kind == "departement"
-            elif zone.kind == "departement" and distance <= TERRITORY_TOLERANCE_M:
-                near_departement = True
-        place.in_territory = near_departement or not self.has_departement
         for roads in place.corridors.values():
             roads.sort(key=lambda item: (item[1], item[0].code))
         communes = place.inside.get("commune", [])
@@ -119,7 +124,7 @@ class ZoneIndex:
         return place
 
     def _depth(self, zone: IndexedZone, point: shapely.Point) -> float:
-        position = self.zones.index(zone)
+        position = self._positions[zone.id]
         return float(shapely.distance(self.geometries[position].boundary, point))
 
     def _nearest_commune(self, point: shapely.Point, place: Place) -> IndexedZone | None:

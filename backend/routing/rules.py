@@ -41,6 +41,7 @@ class Recipient:
     name: str
     directorate_id: int | None = None
     directorate_code: str | None = None
+    directorate_name: str | None = None
 
 
 @dataclass
@@ -50,7 +51,7 @@ class Directory:
     units: dict[str, Recipient] = field(default_factory=dict)
     unit_by_zone: dict[tuple[str, int], Recipient] = field(default_factory=dict)
     body_by_zone: dict[int, Recipient] = field(default_factory=dict)
-    program_directorate: dict[str, tuple[int, str]] = field(default_factory=dict)
+    program_directorate: dict[str, tuple[int, str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Decision:
     rule: str
     directorate_id: int
     directorate_code: str
+    directorate_name: str
     unit: Recipient | None
     referred_to: Recipient | None
     zones: tuple[dict[str, Any], ...]
@@ -68,6 +70,18 @@ class Decision:
     @property
     def referred(self) -> bool:
         return self.referred_to is not None
+
+    def record(self, revision: str) -> dict[str, Any]:
+        """The decision as stored with the report: names as they were when it was made."""
+        return {
+            "directorate": {"code": self.directorate_code, "name": self.directorate_name},
+            "unit": {"code": self.unit.code, "name": self.unit.name} if self.unit else None,
+            "referred_to": {"code": self.referred_to.code, "name": self.referred_to.name} if self.referred_to else None,
+            "rule": self.rule,
+            "zones": list(self.zones),
+            "message": self.message,
+            "revision": revision,
+        }
 
 
 def check_message(message: str) -> list[str]:
@@ -99,19 +113,21 @@ def decide(
         }
         zones = [z for z in (matched or None, target_zone, place.commune) if z]
         if rule.target == "referral":
-            directorate_id, directorate_code = directory.program_directorate[program]
+            directorate_id, directorate_code, directorate_name = directory.program_directorate[program]
             unit, body = None, recipient
         else:
             directorate_id, directorate_code = recipient.directorate_id, recipient.directorate_code
+            directorate_name = recipient.directorate_name
             unit, body = recipient, None
         return Decision(
             rule=rule.code,
             directorate_id=directorate_id,
             directorate_code=directorate_code,
+            directorate_name=directorate_name,
             unit=unit,
             referred_to=body,
             zones=tuple(_zone_ref(z, place) for z in dict.fromkeys(zones)),
-            message=string.Formatter().vformat(rule.message, (), defaultdict(str, names)),
+            message=rule.message.format_map(defaultdict(str, names)),
         )
     return None
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from backend.directory.models import Directorate, ExternalBody, Program, Unit
+from backend.directory.models import Category, Directorate, ExternalBody, Program, Unit
 from backend.errors import DomainError
 from backend.routing.geometry import IndexedZone, Place, ZoneIndex
 from backend.routing.models import RoutingRule, RoutingState
@@ -53,18 +57,45 @@ def bump_revision(session: Session) -> str:
     return revision
 
 
+_REVISION = select(RoutingState.revision).where(RoutingState.id == STATE_ID)
+
+
 def current_revision(session: Session) -> str:
-    return session.scalar(select(RoutingState.revision).where(RoutingState.id == STATE_ID)) or ""
+    return session.scalar(_REVISION) or ""
+
+
+@dataclass(frozen=True)
+class ProgramInfo:
+    id: int
+    code: str
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    """An active category as intake needs it (same attribute names as the model)."""
+
+    id: int
+    code: str
+    name: str
+    program_id: int
+    program: ProgramInfo
+    attributes: list[dict[str, Any]]
+    similar_radius_m: int
 
 
 @dataclass(frozen=True)
 class RoutingTable:
-    """Everything routing needs, loaded from the database at one revision."""
+    """Everything routing needs, loaded from the database at one revision: zones, rules,
+    recipients, and the active categories (so intake reads no catalog row per report).
+
+    Whatever changes zones, rules, units, bodies or categories must call :func:`bump_revision`.
+    """
 
     revision: str
     index: ZoneIndex
     rules: list[Rule]
     directory: Directory
+    categories: dict[str, CategoryInfo]
 
     def locate(self, lon: float, lat: float) -> Place:
         return self.index.locate(lon, lat)
@@ -115,6 +146,7 @@ def load_table(session: Session, revision: str) -> RoutingTable:
             name=unit.name,
             directorate_id=unit.directorate_id,
             directorate_code=unit.directorate.code,
+            directorate_name=unit.directorate.name,
         )
         directory.units[unit.code] = recipient
         if unit.zone_id is not None:
@@ -125,24 +157,56 @@ def load_table(session: Session, revision: str) -> RoutingTable:
     for program, directorate in session.execute(
         select(Program.code, Directorate).join(Directorate, Program.directorate_id == Directorate.id)
     ):
-        directory.program_directorate[program] = (directorate.id, directorate.code)
-    return RoutingTable(revision=revision, index=ZoneIndex(zones), rules=rules, directory=directory)
+        directory.program_directorate[program] = (directorate.id, directorate.code, directorate.name)
+    categories = {
+        category.code: CategoryInfo(
+            id=category.id,
+            code=category.code,
+            name=category.name,
+            program_id=category.program_id,
+            program=ProgramInfo(id=category.program.id, code=category.program.code),
+            attributes=category.attributes,
+            similar_radius_m=category.similar_radius_m,
+        )
+        for category in session.scalars(
+            select(Category)
+            .join(Category.program)
+            .where(Category.active.is_(True), Program.active.is_(True))
+            .options(joinedload(Category.program))
+        )
+    }
+    return RoutingTable(
+        revision=revision, index=ZoneIndex(zones), rules=rules, directory=directory, categories=categories
+    )
 
 
 class Router:
-    """Holds this process's routing table and rebuilds it when the database's revision moves."""
+    """Holds this process's routing table and rebuilds it when the database's revision moves.
 
-    def __init__(self) -> None:
+    The revision is read at most once every ``refresh_seconds`` (0: on every use), so a
+    change made by any process reaches every other within that delay.
+    """
+
+    def __init__(self, refresh_seconds: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._table: RoutingTable | None = None
+        self._checked_at = -math.inf
         self._lock = threading.Lock()
+        self.refresh_seconds = refresh_seconds
+        self._clock = clock
 
     def table(self, session: Session) -> RoutingTable:
-        revision = current_revision(session)
+        """The current routing table."""
         table = self._table
+        now = self._clock()
+        if table is not None and now - self._checked_at < self.refresh_seconds:
+            return table
+        revision = current_revision(session)
         if table is not None and table.revision == revision:
+            self._checked_at = now
             return table
         with self._lock:
             if self._table is None or self._table.revision != revision:
                 self._table = load_table(session, revision)
                 log.info("routing table built", extra={"revision": revision, "zones": len(self._table.index.zones)})
+            self._checked_at = now
             return self._table

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints its figures measured side by side in one run."""

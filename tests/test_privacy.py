@@ -1,0 +1,69 @@
+"""Personal data never leaves through a public response.
+
+Reports carrying a name, an e-mail, a phone, a device id and a sensitive species' precise
+location are submitted; then every public GET endpoint the API documents is read, and none of
+those values may appear anywhere in what it returns.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from tests.factories import SAUSSET_PARK_CENTRE, report_payload, submit
+
+NAME, EMAIL, PHONE = "Yasmine Benali-Privée", "yasmine.privee@example.org", "+33 6 98 76 54 32"
+# A precise fix inside the Sausset park, for a sensitive species (Blongios nain).
+SENSITIVE_AT = (SAUSSET_PARK_CENTRE[0] + 0.001234, SAUSSET_PARK_CENTRE[1] + 0.000567)
+
+
+def _public_urls(client, references: list[str]) -> list[str]:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    urls = []
+    for path, operations in spec["paths"].items():
+        if "get" not in operations:
+            continue
+        if "{reference}" in path:
+            urls += [path.replace("{reference}", ref) for ref in references]
+        elif "{" not in path:
+            urls.append(path)
+    urls.append("/api/v1/reports?limit=200")
+    return urls
+
+
+def test_no_public_response_contains_personal_data(client):
+    device_ids = [str(uuid.uuid4()) for _ in range(2)]
+    contact = {"name": NAME, "email": EMAIL, "phone": PHONE, "consent_contact": True}
+    created = [
+        submit(client, report_payload(reporter=contact, client_id=device_ids[0])),
+        submit(
+            client,
+            report_payload(
+                "observation-espece",
+                at=SENSITIVE_AT,
+                attributes={"espece": "Ixobrychus minutus", "nombre": 1},
+                reporter=contact,
+                client_id=device_ids[1],
+            ),
+        ),
+    ]
+    assert all(r.status_code == 201 for r in created)
+    references = [r.get_json()["reference"] for r in created]
+    client.post(f"/api/v1/reports/{references[0]}/supports", json={"client_id": device_ids[1]})
+
+    secrets = [
+        NAME,
+        "Yasmine",
+        EMAIL,
+        PHONE,
+        "98 76 54 32",
+        *device_ids,
+        f"{SENSITIVE_AT[0]:.5f}",
+        f"{SENSITIVE_AT[1]:.5f}",
+    ]
+    bodies = {url: client.get(url).get_data(as_text=True) for url in _public_urls(client, references)}
+    bodies["POST /reports (201)"] = "\n".join(json.dumps(r.get_json()) for r in created)
+    assert any(references[1] in body for body in bodies.values())  # the walk did reach the reports
+    for url, body in bodies.items():
+        for secret in secrets:
+            assert secret not in body, f"{secret!r} leaked through {url}"
