@@ -67,3 +67,18 @@ def test_no_public_response_contains_personal_data(client):
     for url, body in bodies.items():
         for secret in secrets:
             assert secret not in body, f"{secret!r} leaked through {url}"
+
+
+def test_a_small_box_cannot_pin_a_sensitive_species_down(client):
+    created = submit(
+        client,
+        report_payload("observation-espece", at=SENSITIVE_AT, attributes={"espece": "Ixobrychus minutus"}),
+    ).get_json()
+    lon, lat = SENSITIVE_AT
+    around_precise = f"{lon - 0.0005},{lat - 0.0005},{lon + 0.0005},{lat + 0.0005}"
+    found = client.get(f"/api/v1/reports?bbox={around_precise}").get_json()["items"]
+    assert created["reference"] not in [r["reference"] for r in found]
+    coarse_lon, coarse_lat = round(lon, 2), round(lat, 2)
+    around_coarse = f"{coarse_lon - 0.001},{coarse_lat - 0.001},{coarse_lon + 0.001},{coarse_lat + 0.001}"
+    found = client.get(f"/api/v1/reports?bbox={around_coarse}").get_json()["items"]
+    assert created["reference"] in [r["reference"] for r in found]

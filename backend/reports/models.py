@@ -19,6 +19,15 @@ _REFERENCE_RE = re.compile(rf"^{REFERENCE_PREFIX}-(\d{{4}})-(\d{{6,}})$")
 OPEN_STATUSES = ("received", "open", "acknowledged", "in_progress")
 CLOSED_STATUSES = ("resolved", "rejected", "duplicate", "referred")
 STATUSES = OPEN_STATUSES + CLOSED_STATUSES
+# Sensitive species are shown on a grid of 0.01 degree (about 1 km).
+COARSE_DECIMALS = 2
+
+
+def public_point(lon: float, lat: float, sensitive: bool) -> tuple[float, float]:
+    """The location the public may see: exact, or coarsened for a sensitive species."""
+    if sensitive:
+        return round(lon, COARSE_DECIMALS), round(lat, COARSE_DECIMALS)
+    return lon, lat
 
 
 class Report(Base):
@@ -29,6 +38,7 @@ class Report(Base):
         Index("ix_reports_received_at_id", "received_at", "id"),
         Index("ix_reports_category_id_received_at", "category_id", "received_at"),
         Index("ix_reports_lat_lon", "lat", "lon"),
+        Index("ix_reports_public_lat_public_lon", "public_lat", "public_lon"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,8 +49,10 @@ class Report(Base):
     lat: Mapped[float] = mapped_column(Float)
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     location_source: Mapped[str] = mapped_column(String(16), default="device")
-    # Sensitive species: the public only ever sees a coarsened location.
+    # Sensitive species: the public only ever sees (and can only search by) a coarsened location.
     sensitive: Mapped[bool] = mapped_column(default=False)
+    public_lon: Mapped[float] = mapped_column(Float)
+    public_lat: Mapped[float] = mapped_column(Float)
     observed_at: Mapped[datetime | None]
     received_at: Mapped[datetime]
     description: Mapped[str] = mapped_column(Text, default="")

@@ -14,8 +14,6 @@ from backend.fields import BBOX_METADATA, BBoxField, StrictBoolean, StrictFloat
 from backend.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from backend.reports.models import STATUSES
 
-# Sensitive species: 2 decimals of a degree, a cell of about 1 km.
-COARSE_DECIMALS = 2
 PUBLIC_ATTRIBUTE_TYPES = ("singlevaluelist", "multivaluelist", "number")
 PUBLIC_EVENT_FIELDS = ("status", "message", "note", "directorate", "referred_to")
 
@@ -143,13 +141,8 @@ class ReportPublicSchema(ma.Schema):
     timeline = ma.fields.Method("_timeline", required=True)
 
     def _location(self, report: Any) -> dict[str, Any]:
-        if report.sensitive:
-            return {
-                "lat": round(report.lat, COARSE_DECIMALS),
-                "lon": round(report.lon, COARSE_DECIMALS),
-                "precision": "coarsened",
-            }
-        return {"lat": report.lat, "lon": report.lon, "precision": "exact"}
+        precision = "coarsened" if report.sensitive else "exact"
+        return {"lat": report.public_lat, "lon": report.public_lon, "precision": precision}
 
     def _public_attributes(self, report: Any) -> dict[str, Any]:
         # Typed values only: free text may hold personal data.

@@ -32,6 +32,7 @@ from backend.reports.models import (
     Support,
     format_reference,
     parse_reference,
+    public_point,
 )
 from backend.routing.services import Router
 
@@ -195,6 +196,8 @@ def _prepare(session: Session, data: dict[str, Any], *, router: Router, now: dat
     location = data["location"]
     decision = table.route(location["lon"], location["lat"], category.program.code, category.code)
     status = "referred" if decision.referred else "open"
+    sensitive = _is_sensitive(session, category.attributes, attributes)
+    public_lon, public_lat = public_point(location["lon"], location["lat"], sensitive)
     report = Report(
         program_id=category.program_id,
         category_id=category.id,
@@ -203,7 +206,9 @@ def _prepare(session: Session, data: dict[str, Any], *, router: Router, now: dat
         lat=location["lat"],
         accuracy_m=location.get("accuracy_m"),
         location_source="device",
-        sensitive=_is_sensitive(session, category.attributes, attributes),
+        sensitive=sensitive,
+        public_lon=public_lon,
+        public_lat=public_lat,
         observed_at=observed_at,
         received_at=now,
         description=data.get("description") or "",
@@ -515,7 +520,8 @@ def list_reports(
         query = query.where(Report.received_at >= since)
     if bbox is not None:
         min_lon, min_lat, max_lon, max_lat = bbox
-        query = query.where(Report.lon.between(min_lon, max_lon), Report.lat.between(min_lat, max_lat))
+        # On the public location: a small box cannot pin a sensitive species down.
+        query = query.where(Report.public_lon.between(min_lon, max_lon), Report.public_lat.between(min_lat, max_lat))
     if cursor is not None:
         received_iso, last_id = decode_cursor(cursor, 2)
         try:

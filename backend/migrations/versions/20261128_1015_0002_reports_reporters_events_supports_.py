@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 09:47:11.755280
+Create Date: 2026-11-28 10:15:25.447277
 """
 
 import sqlalchemy as sa
@@ -36,6 +36,8 @@ def upgrade() -> None:
         sa.Column("accuracy_m", sa.Float(), nullable=True),
         sa.Column("location_source", sa.String(length=16), nullable=False),
         sa.Column("sensitive", sa.Boolean(), nullable=False),
+        sa.Column("public_lon", sa.Float(), nullable=False),
+        sa.Column("public_lat", sa.Float(), nullable=False),
         sa.Column("observed_at", backend.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("received_at", backend.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
@@ -68,6 +70,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_reports_client_id"), ["client_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_reports_directorate_id"), ["directorate_id"], unique=False)
         batch_op.create_index("ix_reports_lat_lon", ["lat", "lon"], unique=False)
+        batch_op.create_index("ix_reports_public_lat_public_lon", ["public_lat", "public_lon"], unique=False)
         batch_op.create_index("ix_reports_received_at_id", ["received_at", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_reports_referred_to_id"), ["referred_to_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_reports_status"), ["status"], unique=False)
@@ -127,6 +130,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_reports_status"))
         batch_op.drop_index(batch_op.f("ix_reports_referred_to_id"))
         batch_op.drop_index("ix_reports_received_at_id")
+        batch_op.drop_index("ix_reports_public_lat_public_lon")
         batch_op.drop_index("ix_reports_lat_lon")
         batch_op.drop_index(batch_op.f("ix_reports_directorate_id"))
         batch_op.drop_index(batch_op.f("ix_reports_client_id"))
