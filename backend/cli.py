@@ -41,6 +41,9 @@ def seed_command(seeds_dir: Path) -> None:
         # One transaction: the schema and the data move together, or not at all.
         with _database().transaction() as session:
             migrate(session.connection())
+            # Components mounted beside the backend (the sandbox) migrate in the same transaction.
+            for migrate_component in current_app.extensions.get("signal93.extra_migrations", []):
+                migrate_component(session.connection())
             report = load_seeds(session, seeds_dir)
     except SeedError as exc:
         raise click.ClickException(f"seed failed, nothing was changed: {exc}") from exc

@@ -7,6 +7,7 @@ By default the suite runs on SQLite with in-process jobs. With ``TEST_DATABASE_U
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from backend.app import create_app
 from backend.config import Settings, normalize_database_url
 from backend.db import Database, make_engine, migrate
 from backend.seeding import load_seeds
+from sandbox.migrate import migrate as migrate_sandbox
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -29,15 +31,20 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"signal93 database: {TEST_DATABASE_URL or 'SQLite (temporary file)'}",
         f"signal93 redis: {TEST_REDIS_URL or 'none: jobs in-process, @redis tests deselected'}",
+        f"signal93 browser: {shutil.which('chromium') or 'none: @browser tests deselected (run in CI)'}",
     ]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Tests of the real Redis run in .ci/run's second pass, where TEST_REDIS_URL is set.
-    if TEST_REDIS_URL:
-        return
-    selected = [item for item in items if "redis" not in item.keywords]
-    deselected = [item for item in items if "redis" in item.keywords]
+    # Tests of the real Redis run in .ci/run's second pass, where TEST_REDIS_URL is set; browser
+    # tests wherever Chromium is installed, and always in CI (.ci/run installs it).
+    skipped_markers = set()
+    if not TEST_REDIS_URL:
+        skipped_markers.add("redis")
+    if not (os.environ.get("CI") or shutil.which("chromium")):
+        skipped_markers.add("browser")
+    selected = [item for item in items if not skipped_markers & set(item.keywords)]
+    deselected = [item for item in items if skipped_markers & set(item.keywords)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
@@ -75,6 +82,7 @@ def engine(database_url: str) -> Iterator[Engine]:
         except redis.RedisError as exc:
             pytest.exit(f"TEST_REDIS_URL is set but Redis cannot be reached: {exc}", returncode=3)
     migrate(engine)
+    migrate_sandbox(engine)
     with Database(engine).transaction() as session:
         load_seeds(session)
     yield engine
@@ -149,3 +157,33 @@ def app(settings: Settings, database: Database):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+class MailBox:
+    """What a real SMTP server (aiosmtpd, on 127.0.0.1) received."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        from email import policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[str, MailBox]]:
+    """A real SMTP server on a free local port; yields its URL and the messages it received."""
+    from aiosmtpd.controller import Controller
+
+    from tests.servers import free_port
+
+    box = MailBox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield f"smtp://127.0.0.1:{controller.port}", box
+    finally:
+        controller.stop()

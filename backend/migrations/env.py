@@ -10,10 +10,16 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _only_ours(obj, name, type_, reflected, compare_to) -> bool:
+    # Other components (the sandbox) keep their own tables in the same database.
+    return not (type_ == "table" and reflected and compare_to is None)
+
+
 def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=_only_ours,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copy
         compare_type=True,
     )

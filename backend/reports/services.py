@@ -146,7 +146,7 @@ def submit_report(
     client_id = str(data["client_id"]) if data.get("client_id") else None
     key = idempotency_key or (f"client_id:{client_id}" if client_id else None)
     try:
-        report = _prepare(session, data, router=router, now=now)
+        report = prepare_report(session, data, router=router, now=now)
     except DomainError:
         # A retry of a report accepted earlier gets it back even if it would not pass today
         # (30 days later, or after its category was retired).
@@ -174,8 +174,9 @@ def submit_report(
     return Submission(report, token, similar_reports(session, report, now))
 
 
-def _prepare(session: Session, data: dict[str, Any], *, router: Router, now: datetime) -> Report:
-    """Validate and route; a transient report with its first events, or a DomainError."""
+def prepare_report(session: Session, data: dict[str, Any], *, router: Router, now: datetime) -> Report:
+    """Validate and route, storing nothing: a transient report (with its routing decision and
+    first events), or a DomainError. Intake stores what this returns; the sandbox does not."""
     table = router.table(session)
     category = table.categories.get(data["category"])
     if category is None:

@@ -1,0 +1,1 @@
+"""Hackathon sandbox: API keys for teams, limits, usage, and a private report space."""

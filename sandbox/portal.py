@@ -1,0 +1,151 @@
+"""The portal, in French, server-rendered and usable without JavaScript."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFError
+
+from backend.http import db_session
+from sandbox import limits, services
+from sandbox.models import Event
+
+log = logging.getLogger(__name__)
+blp = Blueprint("portal", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+USAGE_DAYS = 14
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _secret() -> bytes:
+    return current_app.extensions["sandbox.secret"]
+
+
+def _base_url() -> str:
+    return current_app.extensions["signal93.settings"].public_base_url + "/sandbox"
+
+
+def _current_team():
+    team_id = session.get("team_id")
+    if team_id is None:
+        return None
+    try:
+        return services.find_team(db_session(), team_id)
+    except services.UnknownTeam:
+        session.pop("team_id", None)
+        return None
+
+
+@blp.app_errorhandler(CSRFError)
+def _csrf_error(error: CSRFError) -> tuple[str, int]:
+    return render_template(
+        "error.html",
+        title="Formulaire expiré",
+        message=("Le formulaire a expiré ou n'a pas été envoyé depuis ce site. Rechargez la page et recommencez."),
+    ), 400
+
+
+@blp.get("/")
+def index() -> str:
+    events = services.open_events(db_session(), _now())
+    return render_template(
+        "index.html", events=events, base_url=_base_url(), trial_limit=limits.TRIAL_LIMIT, example=_limits_of(events)
+    )
+
+
+def _limits_of(events: list[Event]) -> dict[str, int]:
+    event = events[0] if events else Event(rate_per_second=10, burst=20, daily_quota=10_000)
+    return {"rate": event.rate_per_second, "burst": event.burst, "quota": event.daily_quota}
+
+
+@blp.route("/inscription", methods=["GET", "POST"])
+def register() -> tuple[str, int] | str:
+    events = services.open_events(db_session(), _now())
+    if request.method == "GET":
+        return render_template("register.html", events=events, form={}, errors={})
+    form = request.form
+    try:
+        team, row, key = services.register_team(
+            db_session(),
+            name=form.get("name", ""),
+            contact_email=form.get("contact_email", ""),
+            event_slug=form.get("event", ""),
+            accepted_terms=form.get("accepted_terms") == "yes",
+            now=_now(),
+            secret=_secret(),
+        )
+    except services.InvalidRegistration as exc:
+        return render_template("register.html", events=events, form=form, errors=exc.errors), 422
+    session["team_id"] = team.id
+    return render_template("key_created.html", team=team, key=key, row=row, base_url=_base_url()), 201
+
+
+@blp.route("/connexion", methods=["GET", "POST"])
+def sign_in() -> str:
+    if request.method == "GET":
+        return render_template("sign_in.html", sent=False)
+    email = request.form.get("contact_email", "")
+    links = services.create_sign_in_links(db_session(), email, now=_now())
+    mailer = current_app.extensions["sandbox.mailer"]
+    for team, token in links:
+        link = f"{_base_url()}{url_for('portal.follow_link', token=token)}"
+        mailer.send(
+            team.contact_email,
+            "Votre lien de connexion au bac à sable Signal93",
+            render_template("mail_sign_in.txt", team=team, link=link, minutes=15),
+        )
+    # The same answer whether or not the address is known: no way to probe who registered.
+    return render_template("sign_in.html", sent=True)
+
+
+@blp.get("/connexion/<token>")
+def follow_link(token: str) -> Response | tuple[str, int]:
+    team = services.consume_sign_in_link(db_session(), token, now=_now())
+    if team is None:
+        return render_template(
+            "error.html",
+            title="Lien invalide",
+            message=("Ce lien de connexion a déjà servi ou a expiré (15 minutes). Demandez-en un nouveau."),
+        ), 400
+    session.clear()
+    session["team_id"] = team.id
+    return redirect(url_for("portal.team_page"))
+
+
+@blp.get("/equipe")
+def team_page() -> Response | str:
+    team = _current_team()
+    if team is None:
+        return redirect(url_for("portal.sign_in"))
+    database = db_session()
+    services.store_usage(database, *current_app.extensions["sandbox.usage"].drain())
+    usage = services.usage_by_day(database, [team.id], USAGE_DAYS, today=services.utc_today(_now()))[team.id]
+    return render_template("team.html", team=team, usage=usage, peak=max(usage.values()) or 1, now=_now())
+
+
+@blp.post("/equipe/cles")
+def new_key() -> Response | tuple[str, int]:
+    team = _current_team()
+    if team is None:
+        return redirect(url_for("portal.sign_in"))
+    row, key = services.issue_key(db_session(), team, now=_now(), secret=_secret())
+    return render_template("key_created.html", team=team, key=key, row=row, base_url=_base_url()), 201
+
+
+@blp.post("/equipe/cles/<prefix>/revocation")
+def revoke_key(prefix: str) -> Response:
+    team = _current_team()
+    if team is None:
+        return redirect(url_for("portal.sign_in"))
+    services.revoke_key(db_session(), prefix=prefix, now=_now(), team=team)
+    return redirect(url_for("portal.team_page"))
+
+
+@blp.post("/deconnexion")
+def sign_out() -> Response:
+    session.clear()
+    return redirect(url_for("portal.index"))

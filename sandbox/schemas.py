@@ -1,0 +1,36 @@
+"""Shapes of the sandbox API (allow-lists)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from backend.export import ZONE_KINDS
+
+
+class ZoneKindQuerySchema(ma.Schema):
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(ZONE_KINDS))
+
+
+class TestReportSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    created_at = ma.fields.DateTime(required=True)
+    result = ma.fields.Dict(
+        required=True, metadata={"description": "What the real intake would answer: category, status, routing"}
+    )
+
+
+class TestReportListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(TestReportSchema), required=True)
+
+
+class ResetSchema(ma.Schema):
+    deleted = ma.fields.Integer(required=True)
+
+
+class CategoriesSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Dict(), required=True)
+
+
+class FeatureCollectionSchema(ma.Schema):
+    type = ma.fields.String(required=True)
+    features = ma.fields.List(ma.fields.Dict(), required=True)

@@ -1,0 +1,73 @@
+"""The sandbox API: the catalog (keyless trial tier too) and a team's private test reports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import g, request
+from flask.views import MethodView
+from flask_limiter import Limiter
+
+from backend import export
+from backend.http import Blueprint, db_session, json_body
+from sandbox import limits, schemas, services
+
+catalog_blp = Blueprint(
+    "sandbox_catalog", __name__, description="The public catalog (keyless: a trial limit per address)"
+)
+reports_blp = Blueprint(
+    "sandbox_reports", __name__, description="Your team's test reports: routed like real ones, seen by no one else"
+)
+KEY_REQUIRED = {"sandbox_reports"}
+
+
+def apply_limits(limiter: Limiter) -> None:
+    """Decorate the blueprints with the keyed limits, and the catalog with the trial limit."""
+    for decorator in (*limits.key_limits(limiter), limits.trial_limit(limiter)):
+        decorator(catalog_blp)
+    for decorator in limits.key_limits(limiter):
+        decorator(reports_blp)
+
+
+@catalog_blp.route("/categories")
+class Categories(MethodView):
+    @catalog_blp.response(200, schemas.CategoriesSchema)
+    @catalog_blp.doc(security=[{"Apikey": []}, {}])
+    def get(self):
+        """Categories and their attribute definitions"""
+        return {"items": export.categories(db_session())}
+
+
+@catalog_blp.route("/zones")
+class Zones(MethodView):
+    @catalog_blp.arguments(schemas.ZoneKindQuerySchema, location="query")
+    @catalog_blp.response(200, schemas.FeatureCollectionSchema)
+    @catalog_blp.doc(security=[{"Apikey": []}, {}])
+    def get(self, args):
+        """Zones of one kind (GeoJSON)"""
+        return export.zones_of_kind(db_session(), args["kind"])
+
+
+@reports_blp.route("/reports")
+class TestReports(MethodView):
+    @json_body()
+    @reports_blp.response(201, schemas.TestReportSchema)
+    @reports_blp.doc(security=[{"Apikey": []}])
+    def post(self):
+        """Submit a test report: same body, validation and routing as POST /api/v1/reports"""
+        now = datetime.now(UTC)
+        session = db_session()
+        result = export.preview_report(session, request.get_json(), now=now)
+        return services.add_test_report(session, g.caller.team_id, result, now=now)
+
+    @reports_blp.response(200, schemas.TestReportListSchema)
+    @reports_blp.doc(security=[{"Apikey": []}])
+    def get(self):
+        """Your team's test reports, newest first, with their routing decisions"""
+        return {"items": services.list_test_reports(db_session(), g.caller.team_id)}
+
+    @reports_blp.response(200, schemas.ResetSchema)
+    @reports_blp.doc(security=[{"Apikey": []}])
+    def delete(self):
+        """Reset your team's space: delete its test reports"""
+        return {"deleted": services.reset_test_reports(db_session(), g.caller.team_id)}

@@ -1,0 +1,64 @@
+"""Sandbox fixtures: the sandbox app on the test transaction, an open event, a registered team."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sandbox import services
+from sandbox.app import create_sandbox_app
+from tests.conftest import TEST_REDIS_URL
+
+
+@pytest.fixture
+def sandbox_app(settings, database):
+    if TEST_REDIS_URL:  # limits and usage live in Redis: each test starts from zero
+        import redis
+
+        redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    app = create_sandbox_app(settings, database=database)
+    app.testing = True
+    return app
+
+
+@pytest.fixture
+def sandbox(sandbox_app):
+    return sandbox_app.test_client()
+
+
+@pytest.fixture
+def event(session):
+    now = datetime.now(UTC)
+    row = services.create_event(
+        session,
+        slug="hackathon-test",
+        name="Hackathon de test",
+        starts_at=now - timedelta(hours=2),
+        ends_at=now + timedelta(days=1),
+        rate_per_second=5,
+        burst=8,
+        daily_quota=1000,
+    )
+    session.commit()
+    return row
+
+
+@pytest.fixture
+def team_key(session, event, settings):
+    """A registered team and its key."""
+    team, _, key = services.register_team(
+        session,
+        name="Les Vigies",
+        contact_email="equipe@example.org",
+        event_slug=event.slug,
+        accepted_terms=True,
+        now=datetime.now(UTC),
+        secret=services.key_secret(settings.secret_key),
+    )
+    session.commit()
+    return team, key
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Apikey {key}"}

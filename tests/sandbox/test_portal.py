@@ -1,0 +1,147 @@
+"""The portal: registration, the key shown once, sign-in by e-mailed link, the team page."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from html import unescape
+
+import pytest
+from sqlalchemy import select
+
+from backend.mail import SmtpMailer
+from sandbox import services
+from sandbox.app import create_sandbox_app
+from sandbox.models import ApiKey, SignInLink
+from tests.sandbox.conftest import auth
+
+
+def csrf_token(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def register(client, event, **fields):
+    token = csrf_token(client.get("/inscription").get_data(as_text=True))
+    form = {"csrf_token": token, "name": "Les Hérons", "contact_email": "herons@example.org", "event": event.slug}
+    form["accepted_terms"] = "yes"
+    form.update(fields)
+    return client.post("/inscription", data={k: v for k, v in form.items() if v is not None})
+
+
+def test_home_page_explains_datasets_quick_start_limits_and_docs(sandbox, event):
+    page = sandbox.get("/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Jeux de données" in html
+    assert "Démarrage rapide" in html
+    assert "Limites" in html
+    assert "curl -H" in html
+    assert "/api/v1/docs" in html
+    assert "5 requêtes par seconde" in html
+    assert "1000 requêtes par jour" in html
+    assert "Hackathon de test" in html
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+def test_registration_shows_the_key_once_with_a_curl_line_that_works(sandbox, event, session):
+    page = register(sandbox, event)
+    assert page.status_code == 201
+    html = page.get_data(as_text=True)
+    key = re.search(r'<code id="api-key">(s93_\w+)</code>', html).group(1)
+    assert f"Apikey {key}" in html
+    assert sandbox.get("/api/v1/reports", headers=auth(key)).status_code == 200
+    assert key not in sandbox.get("/equipe").get_data(as_text=True)  # never shown again
+    assert session.scalar(select(ApiKey.prefix)) == key[:12]
+
+
+def test_a_form_without_its_csrf_token_is_refused_in_french(sandbox, event):
+    response = sandbox.post(
+        "/inscription",
+        data={"name": "X", "contact_email": "x@example.org", "event": event.slug, "accepted_terms": "yes"},
+    )
+    assert response.status_code == 400
+    assert "Le formulaire a expiré" in response.get_data(as_text=True)
+
+
+def test_registration_errors_are_shown_on_the_form_in_french(sandbox, event, session):
+    page = register(sandbox, event, name="", contact_email="pas-une-adresse", accepted_terms=None)
+    assert page.status_code == 422
+    html = unescape(page.get_data(as_text=True))
+    assert "Adresse e-mail invalide." in html
+    assert "Il faut accepter les conditions d'utilisation." in html
+    assert "Le nom de l'équipe doit compter de 2 à 120 caractères." in html
+    assert session.scalar(select(ApiKey)) is None
+
+
+def test_sign_in_link_arrives_by_mail_works_once_and_opens_the_team_page(
+    settings, database, session, team_key, smtp_server
+):
+    url, box = smtp_server
+    app = create_sandbox_app(settings, database=database, mailer=SmtpMailer(url))
+    client = app.test_client()
+    token = csrf_token(client.get("/connexion").get_data(as_text=True))
+    answer = client.post("/connexion", data={"csrf_token": token, "contact_email": "equipe@example.org"})
+    assert "un lien de connexion vient de lui être envoyé" in answer.get_data(as_text=True)
+    assert len(box.messages) == 1
+    message = box.messages[0]
+    assert message["To"] == "equipe@example.org"
+    assert "lien de connexion" in message["Subject"]
+    link = re.search(r"http://signal93\.test/sandbox(/connexion/\S+)", message.get_content()).group(1)
+
+    fresh = app.test_client()
+    followed = fresh.get(link)
+    assert followed.status_code == 302
+    team_page = fresh.get("/equipe").get_data(as_text=True)
+    assert "Équipe Les Vigies" in team_page
+    assert team_key[1][:12] in team_page
+    assert fresh.get(link).status_code == 400  # single use
+
+
+def test_unknown_address_gets_the_same_answer_and_no_mail(sandbox, team_key, smtp_server, settings, database):
+    url, box = smtp_server
+    client = create_sandbox_app(settings, database=database, mailer=SmtpMailer(url)).test_client()
+    token = csrf_token(client.get("/connexion").get_data(as_text=True))
+    answer = client.post("/connexion", data={"csrf_token": token, "contact_email": "inconnu@example.org"})
+    assert "un lien de connexion vient de lui être envoyé" in answer.get_data(as_text=True)
+    assert box.messages == []
+
+
+def test_an_expired_link_is_refused(sandbox, session, team_key):
+    ((_, token),) = services.create_sign_in_links(session, "equipe@example.org", now=datetime.now(UTC))
+    session.scalar(select(SignInLink)).expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    session.commit()
+    response = sandbox.get(f"/connexion/{token}")
+    assert response.status_code == 400
+    assert "expiré" in response.get_data(as_text=True)
+
+
+def test_team_page_creates_a_second_key_revokes_one_and_charts_usage(sandbox, event, session):
+    first = re.search(r"(s93_\w+)</code>", register(sandbox, event).get_data(as_text=True)).group(1)
+    for _ in range(3):
+        sandbox.get("/api/v1/catalog/categories", headers=auth(first))
+    page = sandbox.get("/equipe").get_data(as_text=True)
+    assert "3 requêtes" in page
+    created = sandbox.post("/equipe/cles", data={"csrf_token": csrf_token(page)})
+    second = re.search(r"(s93_\w+)</code>", created.get_data(as_text=True)).group(1)
+    assert second != first
+    revoke = sandbox.post(f"/equipe/cles/{first[:12]}/revocation", data={"csrf_token": csrf_token(page)})
+    assert revoke.status_code == 302
+    assert sandbox.get("/api/v1/reports", headers=auth(first)).get_json()["code"] == "api_key_revoked"
+    assert sandbox.get("/api/v1/reports", headers=auth(second)).status_code == 200
+    assert "révoquée" in sandbox.get("/equipe").get_data(as_text=True)
+
+
+def test_team_page_needs_a_sign_in(sandbox):
+    response = sandbox.get("/equipe")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/connexion")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/openapi.json"])
+def test_sandbox_api_is_documented(sandbox, path):
+    from openapi_spec_validator import validate
+
+    spec = sandbox.get(path).get_json()
+    validate(spec)
+    assert "/api/v1/reports" in spec["paths"]
