@@ -1,18 +1,20 @@
 """Per-key rate limits and daily quotas with flask-limiter (Redis in production, memory embedded).
 
-A key gets three shared limits across every API endpoint: a burst per second, a sustained rate
-over ten seconds, and a daily quota whose counter is keyed by the UTC date (so it resets at
-00:00 UTC). Calls without a key to the public catalog get a trial limit per address.
+A key gets two shared limits across every API endpoint: its rate (one sliding window that also
+allows its burst, see :func:`rate_window`) and a daily quota whose counter is keyed by the UTC
+date (so it resets at 00:00 UTC). Calls without a key to the public catalog get a trial limit per address.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask, Response, g, request
 from flask_limiter import Limiter, RequestLimit
 
 TRIAL_LIMIT = "60 per 1 minute"
+STRATEGY = "sliding-window-counter"
 QUOTA_SCOPE = "quota"
 
 
@@ -45,30 +47,38 @@ def make_limiter(app: Flask, storage_uri: str) -> Limiter:
         key_func=_address,
         app=app,
         storage_uri=storage_uri,
-        strategy="sliding-window-counter",
+        strategy=STRATEGY,
         headers_enabled=False,  # written by :func:`rate_limit_headers`, with the IETF ones too
         key_prefix="signal93:sandbox",
     )
     return limiter
 
 
-def _per_key(amount, per: str):
+def _per_key(limit):
     # flask-limiter reads the limit before ``exempt_when``: give keyless calls a placeholder.
-    return lambda: f"{amount(_caller()) if _caller() else 1} per {per}"
+    return lambda: limit(_caller()) if _caller() else "1 per 1 second"
+
+
+def rate_window(rate_per_second: int, burst: int) -> tuple[int, int]:
+    """One sliding window that holds a sustained rate and a burst: ``rate * W`` requests per
+    ``W`` seconds, with ``W = ceil(burst / rate)`` (10/s with a burst of 20: 20 per 2 s)."""
+    window = max(1, math.ceil(burst / max(1, rate_per_second)))
+    return rate_per_second * window, window
 
 
 def key_limits(limiter: Limiter):
-    """The limits of keyed calls, to decorate the API blueprints with."""
-    burst = limiter.shared_limit(
-        _per_key(lambda c: c.burst, "1 second"), scope="burst", key_func=_key_id, exempt_when=_no_key
-    )
+    """The limits of keyed calls, to decorate the API blueprints with: the rate (with its burst)
+    and the daily quota. Two limits, so two Redis round trips per request."""
     rate = limiter.shared_limit(
-        _per_key(lambda c: c.rate_per_second * 10, "10 seconds"), scope="rate", key_func=_key_id, exempt_when=_no_key
+        _per_key(lambda c: "{} per {} seconds".format(*rate_window(c.rate_per_second, c.burst))),
+        scope="rate",
+        key_func=_key_id,
+        exempt_when=_no_key,
     )
     quota = limiter.shared_limit(
-        _per_key(lambda c: c.daily_quota, "1 day"), scope=QUOTA_SCOPE, key_func=_key_day, exempt_when=_no_key
+        _per_key(lambda c: f"{c.daily_quota} per 1 day"), scope=QUOTA_SCOPE, key_func=_key_day, exempt_when=_no_key
     )
-    return burst, rate, quota
+    return rate, quota
 
 
 def trial_limit(limiter: Limiter):
@@ -87,28 +97,32 @@ def _reset_seconds(limit: RequestLimit, now: datetime) -> int:
 
 
 def rate_limit_headers(limiter: Limiter, response: Response) -> Response:
-    """X-RateLimit-*, RateLimit-Policy and RateLimit on every limited response; Retry-After on 429."""
-    limits = [limit for limit in limiter.current_limits if limit is not None]
-    if not limits:
+    """X-RateLimit-*, RateLimit-Policy and RateLimit on every limited response; Retry-After on 429.
+
+    The counters shown are those of flask-limiter's most relevant limit (the breached one, else
+    the shortest window): one Redis read, not one per limit. The policy lists every limit.
+    """
+    current = limiter.current_limit
+    if current is None:
         return response
     now = datetime.now(UTC)
-    tightest = min(limits, key=lambda limit: (limit.remaining, _reset_seconds(limit, now)))
-    reset = _reset_seconds(tightest, now)
-    response.headers["X-RateLimit-Limit"] = str(tightest.limit.amount)
-    response.headers["X-RateLimit-Remaining"] = str(max(0, tightest.remaining))
+    reset = _reset_seconds(current, now)
+    remaining = max(0, current.remaining)
+    response.headers["X-RateLimit-Limit"] = str(current.limit.amount)
+    response.headers["X-RateLimit-Remaining"] = str(remaining)
     response.headers["X-RateLimit-Reset"] = str(int(now.timestamp()) + reset)
-    policies = []
-    for limit in limits:
-        policies.append(f'"{_policy_name(limit)}";q={limit.limit.amount};w={limit.limit.get_expiry()}')
-    response.headers["RateLimit-Policy"] = ", ".join(policies)
-    response.headers["RateLimit"] = f'"{_policy_name(tightest)}";r={max(0, tightest.remaining)};t={reset}'
+    response.headers["RateLimit-Policy"] = ", ".join(
+        f'"{_policy_name(limit)}";q={limit.limit.amount};w={limit.limit.get_expiry()}'
+        for limit in limiter.current_limits
+    )
+    response.headers["RateLimit"] = f'"{_policy_name(current)}";r={remaining};t={reset}'
     if response.status_code == 429:
         response.headers["Retry-After"] = str(reset)
     return response
 
 
 def _policy_name(limit: RequestLimit) -> str:
-    for scope in ("burst", "rate", QUOTA_SCOPE, "trial"):
+    for scope in ("rate", QUOTA_SCOPE, "trial"):
         if f"/{scope}/" in limit.key:
             return scope
     return "limit"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from backend.errors import DomainError, NotFound
@@ -230,28 +230,43 @@ def authenticate(session: Session, key: str | None, *, now: datetime, secret: by
         raise ApiKeyMissing()
     if not keys.well_formed(key):
         raise ApiKeyInvalid()
-    row = session.execute(
-        select(ApiKey, Team, Event)
-        .join(Team, ApiKey.team_id == Team.id)
-        .join(Event, Team.event_id == Event.id)
-        .where(ApiKey.digest == keys.digest(secret, key))
-    ).first()
+    row = session.execute(_CALLER, {"digest": keys.digest(secret, key)}).first()
     if row is None:
         raise ApiKeyInvalid()
-    api_key, team, event = row
-    if api_key.revoked_at is not None:
+    if row.revoked_at is not None:
         raise ApiKeyRevoked()
-    if api_key.expires_at <= now:
+    if row.expires_at <= now:
         raise ApiKeyExpired()
-    if team.status != "active":
+    if row.status != "active":
         raise TeamSuspended()
     return Caller(
-        key_id=api_key.id,
-        team_id=team.id,
-        rate_per_second=team.rate_per_second or event.rate_per_second,
-        burst=team.burst or event.burst,
-        daily_quota=team.daily_quota or event.daily_quota,
+        key_id=row.key_id,
+        team_id=row.team_id,
+        rate_per_second=row.team_rate or row.event_rate,
+        burst=row.team_burst or row.event_burst,
+        daily_quota=row.team_quota or row.event_quota,
     )
+
+
+# One indexed look-up per request, columns only (built once).
+_CALLER = (
+    select(
+        ApiKey.id.label("key_id"),
+        ApiKey.revoked_at,
+        ApiKey.expires_at,
+        Team.id.label("team_id"),
+        Team.status,
+        Team.rate_per_second.label("team_rate"),
+        Team.burst.label("team_burst"),
+        Team.daily_quota.label("team_quota"),
+        Event.rate_per_second.label("event_rate"),
+        Event.burst.label("event_burst"),
+        Event.daily_quota.label("event_quota"),
+    )
+    .join(Team, ApiKey.team_id == Team.id)
+    .join(Event, Team.event_id == Event.id)
+    .where(ApiKey.digest == bindparam("digest"))
+)
 
 
 # --- sign-in links ---------------------------------------------------------------------------------

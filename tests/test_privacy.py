@@ -82,3 +82,42 @@ def test_a_small_box_cannot_pin_a_sensitive_species_down(client):
     around_coarse = f"{coarse_lon - 0.001},{coarse_lat - 0.001},{coarse_lon + 0.001},{coarse_lat + 0.001}"
     found = client.get(f"/api/v1/reports?bbox={around_coarse}").get_json()["items"]
     assert created["reference"] in [r["reference"] for r in found]
+
+
+def test_the_sandbox_gives_back_no_personal_data(settings, database, session):
+    from datetime import UTC, datetime, timedelta
+
+    from sandbox import services
+    from sandbox.app import create_sandbox_app
+
+    now = datetime.now(UTC)
+    event = services.create_event(
+        session, slug="privacy", name="Privacy", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1)
+    )
+    _, _, key = services.register_team(
+        session,
+        name="Privacy team",
+        contact_email="team@example.org",
+        event_slug=event.slug,
+        accepted_terms=True,
+        now=now,
+        secret=services.key_secret(settings.secret_key),
+    )
+    session.commit()
+    sandbox = create_sandbox_app(settings, database=database).test_client()
+    headers = {"X-API-Key": key}
+    device_id = str(uuid.uuid4())
+    payload = report_payload(
+        "observation-espece",
+        at=SENSITIVE_AT,
+        attributes={"espece": "Ixobrychus minutus"},
+        reporter={"name": NAME, "email": EMAIL, "phone": PHONE},
+        client_id=device_id,
+    )
+    bodies = [sandbox.post("/api/v1/reports", json=payload, headers=headers).get_data(as_text=True)]
+    for path in ("/api/v1/reports", "/api/v1/catalog/categories", "/api/v1/catalog/zones?kind=park"):
+        bodies.append(sandbox.get(path, headers=headers).get_data(as_text=True))
+    assert "DNPB-PARC-SAUSSET" in bodies[0]  # the walk did reach a routed test report
+    for body in bodies:
+        for secret in (NAME, EMAIL, PHONE, device_id, f"{SENSITIVE_AT[0]:.5f}", f"{SENSITIVE_AT[1]:.5f}"):
+            assert secret not in body

@@ -6,8 +6,16 @@ import pytest
 from sqlalchemy import func, select
 
 from sandbox import services
+from sandbox.limits import rate_window
 from sandbox.models import Usage
 from tests.sandbox.conftest import auth
+
+
+def test_one_window_holds_the_rate_and_the_burst():
+    assert rate_window(10, 20) == (20, 2)
+    assert rate_window(5, 8) == (10, 2)
+    assert rate_window(10, 5) == (10, 1)
+
 
 HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit-Policy", "RateLimit")
 
@@ -18,14 +26,14 @@ def test_limited_answers_carry_the_rate_limit_headers(sandbox, team_key):
     assert response.status_code == 200
     for header in HEADERS:
         assert header in response.headers, header
-    assert '"burst";q=8;w=1' in response.headers["RateLimit-Policy"]
+    assert '"rate";q=10;w=2' in response.headers["RateLimit-Policy"]  # 5/s with a burst of 8
     assert '"quota";q=1000;w=86400' in response.headers["RateLimit-Policy"]
 
 
-def test_past_the_burst_a_429_rate_limited_with_retry_after(sandbox, team_key):
+def test_past_the_rate_a_429_rate_limited_with_retry_after(sandbox, team_key):
     _, key = team_key
-    statuses = [sandbox.get("/api/v1/reports", headers=auth(key)).status_code for _ in range(8)]
-    assert statuses == [200] * 8
+    statuses = [sandbox.get("/api/v1/reports", headers=auth(key)).status_code for _ in range(10)]
+    assert statuses == [200] * 10
     refused = sandbox.get("/api/v1/reports", headers=auth(key))
     assert refused.status_code == 429
     assert refused.get_json()["code"] == "rate_limited"

@@ -145,3 +145,14 @@ def test_sandbox_api_is_documented(sandbox, path):
     spec = sandbox.get(path).get_json()
     validate(spec)
     assert "/api/v1/reports" in spec["paths"]
+
+
+def test_sandbox_api_docs_work_offline(sandbox):
+    page = sandbox.get("/api/v1/docs").get_data(as_text=True)
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sources
+    for source in sources:
+        assert source.startswith("/sandbox/api/v1/docs/assets/"), source
+        asset = sandbox.get(source.removeprefix("/sandbox"))
+        assert asset.status_code == 200
+        asset.close()
