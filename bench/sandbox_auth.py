@@ -6,8 +6,9 @@
 The same small endpoint (GET /api/v1/catalog/zones?kind=departement) of two sandbox apps on the
 same database and Redis, called in alternation, in-process (no network noise):
 - plain: no key, limiter disabled;
-- keyed: `Authorization: Apikey …` verified (HMAC, one indexed look-up), two shared limits (rate with its burst, daily quota)
-  checked in Redis, usage counted (buffered, pushed to Redis every second).
+- keyed: `Authorization: Apikey …` verified (HMAC, one indexed look-up), two shared limits
+  (rate with its burst, daily quota) checked in Redis, usage counted (buffered, pushed to
+  Redis every second).
 Prints p50/p99 of both and the added cost (target: at most 1.5 ms added at p50).
 """
 
