@@ -139,10 +139,10 @@ def upsert(session: Session, model: type[Base], key: dict[str, Any], values: dic
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(connection: Connection | None = None) -> AlembicConfig:
+def alembic_config(connection: Connection | None = None, script_location: Path = MIGRATIONS_DIR) -> AlembicConfig:
     """Alembic's configuration, built in code (no alembic.ini to keep in sync)."""
     config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(script_location))
     config.set_main_option(
         "file_template", "%%(year)d%%(month).2d%%(day).2d_%%(hour).2d%%(minute).2d_%%(rev)s_%%(slug)s"
     )
@@ -151,10 +151,43 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     return config
 
 
-def migrate(engine_or_connection: Engine | Connection, revision: str = "head") -> None:
+def migrate(
+    engine_or_connection: Engine | Connection, revision: str = "head", script_location: Path = MIGRATIONS_DIR
+) -> None:
     """Bring the schema to ``revision`` (both SQLite and PostgreSQL)."""
     if isinstance(engine_or_connection, Engine):
         with engine_or_connection.begin() as connection:
-            alembic_command.upgrade(alembic_config(connection), revision)
+            alembic_command.upgrade(alembic_config(connection, script_location), revision)
     else:
-        alembic_command.upgrade(alembic_config(engine_or_connection), revision)
+        alembic_command.upgrade(alembic_config(engine_or_connection, script_location), revision)
+
+
+def run_alembic_env(context: Any, metadata: MetaData, version_table: str = "alembic_version") -> None:
+    """The body of an ``env.py``: migrate the connection handed in (or the configured database),
+    comparing only the tables of ``metadata``: other components share the database."""
+
+    def only_ours(obj: Any, name: str, type_: str, reflected: bool, compare_to: Any) -> bool:
+        return not (type_ == "table" and reflected and compare_to is None)
+
+    def run(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table=version_table,
+            include_object=only_ours,
+            render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copy
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        run(connection)
+        return
+    from backend.config import Settings
+
+    engine = make_engine(Settings.from_env().database_url)
+    with engine.begin() as conn:
+        run(conn)
+    engine.dispose()
