@@ -1,0 +1,1 @@
+"""Photos and videos of reports: safe intake, privacy-clean derivatives, storage."""

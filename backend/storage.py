@@ -1,0 +1,125 @@
+"""Where media files live, behind one small interface: a local folder or S3-compatible storage.
+
+Keys are relative paths (``originals/ab/abcdef….jpg``); originals are content-addressed by
+their SHA-256, so storing the same file twice stores it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+
+class StoredFileMissing(LookupError):
+    """No file at that key."""
+
+
+class Storage(Protocol):
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+def content_key(folder: str, data: bytes, extension: str) -> str:
+    """A content-addressed key: the same bytes always land at the same place."""
+    digest = hashlib.sha256(data).hexdigest()
+    return f"{folder}/{digest[:2]}/{digest}{extension}"
+
+
+def _checked(key: str) -> str:
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"not a storage key: {key!r}")
+    return key
+
+
+class LocalStorage:
+    """Files in a folder (the embedded mode). Writes are atomic: a reader never sees half a file."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        return self.root / _checked(key)
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError as exc:
+            raise StoredFileMissing(key) from exc
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
+class S3Storage:
+    """Objects in an S3-compatible bucket (AWS, Scaleway, OVH, MinIO…), under a prefix.
+
+    The endpoint and credentials come from the usual variables (``AWS_ENDPOINT_URL``,
+    ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_REGION``), read by boto3.
+    """
+
+    def __init__(self, bucket: str, prefix: str = "", client: Any = None):
+        if client is None:
+            import boto3
+
+            client = boto3.client("s3")
+        self.client, self.bucket, self.prefix = client, bucket, prefix.strip("/")
+
+    def _key(self, key: str) -> str:
+        key = _checked(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except self.client.exceptions.NoSuchKey as exc:
+            raise StoredFileMissing(key) from exc
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except self.client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+
+def make_storage(url: str, client: Any = None) -> Storage:
+    """``file:///path`` or ``s3://bucket/prefix`` (the MEDIA_STORAGE_URL setting)."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return LocalStorage(Path(parts.path))
+    if parts.scheme == "s3":
+        return S3Storage(parts.netloc, parts.path, client=client)
+    raise ValueError(f"unsupported storage URL {url!r}")
