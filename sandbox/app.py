@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, Response, g, request, send_from_directory
+from flask import Flask, Response, g, render_template, request, send_from_directory
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFProtect
 from swagger_ui_bundle import swagger_ui_path
@@ -83,6 +83,11 @@ def create_sandbox_app(
     api.register_blueprint(views.catalog_blp, url_prefix=f"{API_PREFIX}/catalog")
     api.register_blueprint(views.reports_blp, url_prefix=API_PREFIX)
     app.register_blueprint(portal.blp)
+    # Forms that send mail or create keys: a per-address limit against abuse (the limited view
+    # replaces the registered one, as flask-limiter checks decorated limits when the view runs).
+    for endpoint, limit in (("portal.sign_in", limits.SIGN_IN_LIMIT), ("portal.register", limits.REGISTER_LIMIT)):
+        view = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(limit, key_func=limits.address, methods=["POST"])(view)
     csrf = CSRFProtect(app)
     csrf.exempt(views.catalog_blp)
     csrf.exempt(views.reports_blp)
@@ -92,7 +97,13 @@ def create_sandbox_app(
         return send_from_directory(str(swagger_ui_path), filename, max_age=86400)
 
     @app.errorhandler(RateLimitExceeded)
-    def _rate_limited(error: RateLimitExceeded) -> Response:
+    def _rate_limited(error: RateLimitExceeded):
+        if not request.path.startswith(API_PREFIX):
+            return render_template(
+                "error.html",
+                title="Trop de demandes",
+                message="Trop de demandes depuis votre adresse : réessayez dans quelques minutes.",
+            ), 429
         quota = error.limit.scope == limits.QUOTA_SCOPE
         code = "quota_exceeded" if quota else "rate_limited"
         message = (

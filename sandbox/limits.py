@@ -14,6 +14,8 @@ from flask import Flask, Response, g, request
 from flask_limiter import Limiter, RequestLimit
 
 TRIAL_LIMIT = "60 per 1 minute"
+SIGN_IN_LIMIT = "5 per 10 minutes"
+REGISTER_LIMIT = "10 per 1 hour"
 STRATEGY = "sliding-window-counter"
 QUOTA_SCOPE = "quota"
 
@@ -38,13 +40,13 @@ def _key_day() -> str:
     return f"key:{_caller().key_id}:{datetime.now(UTC).date().isoformat()}"
 
 
-def _address() -> str:
+def address() -> str:
     return f"addr:{request.remote_addr}"
 
 
 def make_limiter(app: Flask, storage_uri: str) -> Limiter:
     limiter = Limiter(
-        key_func=_address,
+        key_func=address,
         app=app,
         storage_uri=storage_uri,
         strategy=STRATEGY,
@@ -82,7 +84,7 @@ def key_limits(limiter: Limiter):
 
 
 def trial_limit(limiter: Limiter):
-    return limiter.shared_limit(TRIAL_LIMIT, scope="trial", key_func=_address, exempt_when=_has_key)
+    return limiter.shared_limit(TRIAL_LIMIT, scope="trial", key_func=address, exempt_when=_has_key)
 
 
 def _is_quota(limit: RequestLimit) -> bool:

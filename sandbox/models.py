@@ -38,6 +38,7 @@ class Team(SandboxBase):
     """A hackathon team. Limits left empty follow the event's defaults."""
 
     __tablename__ = "sandbox_teams"
+    __table_args__ = (UniqueConstraint("event_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("sandbox_events.id"), index=True)

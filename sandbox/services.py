@@ -146,6 +146,10 @@ def register_team(
     event = session.scalar(select(Event).where(Event.slug == event_slug, Event.ends_at > now))
     if event is None:
         errors["event"] = ["Choisissez un événement ouvert."]
+    elif "name" not in errors and session.scalar(
+        select(Team.id).where(Team.event_id == event.id, func.lower(Team.name) == name.lower())
+    ):
+        errors["name"] = ["Ce nom d'équipe est déjà pris pour cet événement."]
     if errors:
         raise InvalidRegistration(errors=errors)
     team = Team(event=event, name=name, contact_email=contact_email, terms_accepted_at=now, created_at=now)
@@ -163,7 +167,8 @@ def find_team(session: Session, team_id: int) -> Team:
 
 
 def team_by_name(session: Session, name: str) -> Team:
-    team = session.scalar(select(Team).where(Team.name == name))
+    """The team of that name (names are unique within an event; the most recent event wins)."""
+    team = session.scalar(select(Team).where(Team.name == name).order_by(Team.id.desc()).limit(1))
     if team is None:
         raise UnknownTeam()
     return team

@@ -156,3 +156,21 @@ def test_sandbox_api_docs_work_offline(sandbox):
         asset = sandbox.get(source.removeprefix("/sandbox"))
         assert asset.status_code == 200
         asset.close()
+
+
+def test_a_team_name_is_taken_once_per_event(sandbox, event):
+    assert register(sandbox, event).status_code == 201
+    again = register(sandbox.application.test_client(), event, name="les hérons", contact_email="b@example.org")
+    assert again.status_code == 422
+    assert "Ce nom d'équipe est déjà pris" in unescape(again.get_data(as_text=True))
+
+
+def test_sign_in_requests_are_limited_per_address(sandbox):
+    token = csrf_token(sandbox.get("/connexion").get_data(as_text=True))
+    statuses = [
+        sandbox.post("/connexion", data={"csrf_token": token, "contact_email": "x@example.org"}).status_code
+        for _ in range(6)
+    ]
+    assert statuses == [200] * 5 + [429]
+    refused = sandbox.post("/connexion", data={"csrf_token": token, "contact_email": "x@example.org"})
+    assert "Trop de demandes" in refused.get_data(as_text=True)

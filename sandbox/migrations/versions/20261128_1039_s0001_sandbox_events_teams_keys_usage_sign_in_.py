@@ -2,7 +2,7 @@
 
 Revision ID: s0001
 Revises:
-Create Date: 2026-11-28 10:18:29.517627
+Create Date: 2026-11-28 10:39:09.588105
 """
 
 import sqlalchemy as sa
@@ -48,6 +48,7 @@ def upgrade() -> None:
             ["event_id"], ["sandbox_events.id"], name=op.f("fk_sandbox_teams_event_id_sandbox_events")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_teams")),
+        sa.UniqueConstraint("event_id", "name", name=op.f("uq_sandbox_teams_event_id_name")),
     )
     with op.batch_alter_table("sandbox_teams", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sandbox_teams_contact_email"), ["contact_email"], unique=False)
