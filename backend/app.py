@@ -10,8 +10,10 @@ from backend import cli, health, http, logs
 from backend.config import Settings
 from backend.db import Database
 from backend.directory.views import blp as directory_blp
+from backend.queue import InlineQueue, RqQueue
 from backend.reports.views import blp as reports_blp
 from backend.routing.services import Router
+from backend.storage import make_storage
 from backend.zones.views import blp as zones_blp
 
 API_PREFIX = "/api/v1"
@@ -64,6 +66,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.extensions["signal93.db"] = database or Database.from_url(settings.database_url)
     app.extensions["signal93.redis"] = _redis_client(settings)
     app.extensions["signal93.router"] = Router(refresh_seconds=settings.routing_refresh_seconds)
+    app.extensions["signal93.storage"] = make_storage(settings.media_storage_url)
+    app.extensions["signal93.queue"] = (
+        RqQueue(app.extensions["signal93.redis"])
+        if app.extensions["signal93.redis"] is not None
+        else InlineQueue(runner=lambda call: _in_app_context(app, call))
+    )
 
     http.install(app)
     api = http.Api(app)
@@ -83,6 +91,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     cli.register(app)
     return app
+
+
+def _in_app_context(app: Flask, call):
+    with app.app_context():
+        return call()
 
 
 def _redis_client(settings: Settings):

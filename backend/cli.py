@@ -121,7 +121,37 @@ def zones_import(file, kind: str, srid: str, name_property: str, code_property: 
     click.echo(f"{kind}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged.")
 
 
+@click.command("sweep")
+@with_appcontext
+def sweep_command() -> None:
+    """Send again the jobs of media left pending (after a Redis outage or a killed worker)."""
+    from backend.media import jobs
+
+    click.echo(f"{jobs.sweep()} pending media sent again.")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty (tests, one-off runs).")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    """Run an rq worker with the app's settings; it also sweeps pending media every few minutes."""
+    from rq import Queue, Worker
+
+    from backend.media import jobs
+    from backend.queue import QUEUE_NAME
+
+    redis_client = current_app.extensions["signal93.redis"]
+    if redis_client is None:
+        raise click.ClickException("REDIS_URL is not set: without it, jobs already run in-process.")
+    jobs.sweep()  # whatever a previous worker left behind
+    jobs.schedule_sweeps(redis_client)
+    worker = Worker([Queue(QUEUE_NAME, connection=redis_client)], connection=redis_client)
+    worker.work(burst=burst, with_scheduler=not burst)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(db_group)
     app.cli.add_command(zones_group)
+    app.cli.add_command(sweep_command)
+    app.cli.add_command(worker_command)

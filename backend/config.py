@@ -46,6 +46,9 @@ class Settings:
     smtp_url: str | None = None
     max_request_bytes: int = 128 * 1024 * 1024
     max_json_bytes: int = 64 * 1024
+    max_photo_bytes: int = 15 * 1024 * 1024
+    max_video_bytes: int = 50 * 1024 * 1024
+    max_photo_pixels: int = 40_000_000
     trusted_proxy_hops: int = 0
     routing_refresh_seconds: float = 1.0
     log_level: str = "INFO"
@@ -124,6 +127,9 @@ class Settings:
 
         max_request_bytes = _int(get("MAX_REQUEST_BYTES"), 128 * 1024 * 1024, 1024, problems, "MAX_REQUEST_BYTES")
         max_json_bytes = _int(get("MAX_JSON_BYTES"), 64 * 1024, 1024, problems, "MAX_JSON_BYTES")
+        max_photo_bytes = _int(get("MAX_PHOTO_BYTES"), 15 * 1024 * 1024, 1024, problems, "MAX_PHOTO_BYTES")
+        max_video_bytes = _int(get("MAX_VIDEO_BYTES"), 50 * 1024 * 1024, 1024, problems, "MAX_VIDEO_BYTES")
+        max_photo_pixels = _int(get("MAX_PHOTO_PIXELS"), 40_000_000, 10_000, problems, "MAX_PHOTO_PIXELS")
         trusted_proxy_hops = _int(get("TRUSTED_PROXY_HOPS"), 0, 0, problems, "TRUSTED_PROXY_HOPS")
 
         routing_refresh_seconds = 1.0
@@ -156,6 +162,9 @@ class Settings:
             smtp_url=smtp_url,
             max_request_bytes=max_request_bytes,
             max_json_bytes=max_json_bytes,
+            max_photo_bytes=max_photo_bytes,
+            max_video_bytes=max_video_bytes,
+            max_photo_pixels=max_photo_pixels,
             trusted_proxy_hops=trusted_proxy_hops,
             routing_refresh_seconds=routing_refresh_seconds,
             log_level=log_level,

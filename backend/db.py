@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -89,6 +90,7 @@ class Database:
 
     def __init__(self, engine: Engine, bind: Any = None, **session_options: Any):
         self.engine = engine
+        self._pid = os.getpid()
         self.sessionmaker = sessionmaker(
             bind=bind if bind is not None else engine, expire_on_commit=False, **session_options
         )
@@ -99,6 +101,13 @@ class Database:
 
     def session(self) -> Session:
         return self.sessionmaker()
+
+    def ensure_process_local(self) -> None:
+        """After a fork (an rq work horse), drop the parent's pooled connections: a connection
+        must never be shared by two processes."""
+        if os.getpid() != self._pid:
+            self.engine.dispose(close=False)
+            self._pid = os.getpid()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -2,6 +2,7 @@
 
 from backend.db import Base
 from backend.directory.models import Category, Directorate, ExternalBody, Program, Unit
+from backend.media.models import Media
 from backend.observations.models import Taxon
 from backend.reports.models import Report, Reporter, ReportEvent, Support
 from backend.routing.models import RoutingRule, RoutingState
@@ -12,6 +13,7 @@ __all__ = [
     "Category",
     "Directorate",
     "ExternalBody",
+    "Media",
     "Program",
     "Report",
     "ReportEvent",

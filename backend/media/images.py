@@ -80,6 +80,18 @@ def open_checked(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Ima
     return image
 
 
+def check_decodable(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    """Refuse, at intake, a photo that is too large or cannot be decoded to its end (truncated,
+    corrupt). JPEGs are decoded at 1/8 scale: the whole file is read, at little cost."""
+    image = open_checked(data, max_pixels)
+    try:
+        if image.format == "JPEG":
+            image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+        image.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise MediaError(f"not a readable image: {exc}") from exc
+
+
 def derivatives(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> list[Derivative]:
     """The public derivatives of a photo: oriented, resized, re-encoded as JPEG, with no EXIF,
     XMP, GPS or any other metadata. Raises :class:`MediaError` for an unusable file."""

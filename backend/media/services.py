@@ -1,0 +1,138 @@
+"""Media intake and processing: originals stored at once, derivatives made by a job, a sweep
+for whatever a lost job left pending."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.media import images
+from backend.media.models import Media
+from backend.queue import JobQueue, after_commit
+from backend.storage import Storage, content_key
+
+log = logging.getLogger(__name__)
+
+PROCESS_JOB = "backend.media.jobs.process_media"
+MAX_ATTEMPTS = 4  # the first run and rq's retries
+STALE_AFTER = timedelta(minutes=5)
+EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/heic": ".heic",
+    "video/mp4": ".mp4",
+    "video/quicktime": ".mov",
+}
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    content_type: str  # decided from the content by :func:`check_upload`
+
+
+def check_upload(data: bytes, *, max_photo_bytes: int, max_video_bytes: int, max_pixels: int) -> Upload:
+    """Decide what a file is from its bytes and refuse what cannot be used, before anything is
+    stored. Raises ``images.MediaError`` (``code`` gives the answer)."""
+    content_type = images.sniff(data[:32])
+    if content_type is None:
+        raise images.UnsupportedMedia("accepted: JPEG, PNG, WebP, HEIC photos; MP4, QuickTime videos")
+    limit = max_video_bytes if content_type in images.VIDEO_TYPES else max_photo_bytes
+    if len(data) > limit:
+        raise MediaTooLarge(f"{len(data)} bytes, more than the {limit} allowed")
+    if content_type in images.PHOTO_TYPES:
+        images.check_decodable(data, max_pixels)
+    return Upload(data, content_type)
+
+
+class MediaTooLarge(images.MediaError):
+    code = "media_too_large"
+
+
+def attach(
+    session: Session, report_id: int, uploads: list[Upload], *, storage: Storage, queue: JobQueue
+) -> list[Media]:
+    """Store the originals (private, content-addressed) and record each medium as ``pending``;
+    its processing job is sent once the transaction commits. Flushes."""
+    rows = []
+    for upload in uploads:
+        extension = EXTENSIONS[upload.content_type]
+        key = content_key("originals", upload.data, extension)
+        if not storage.exists(key):
+            storage.put(key, upload.data, upload.content_type)
+        kind = "video" if upload.content_type in images.VIDEO_TYPES else "photo"
+        media = Media(
+            report_id=report_id,
+            kind=kind,
+            content_type=upload.content_type,
+            size=len(upload.data),
+            sha256=hashlib.sha256(upload.data).hexdigest(),
+            original_key=key,
+            # A video is kept as it is: nothing to make, nothing pending.
+            status="pending" if kind == "photo" else "ready",
+        )
+        session.add(media)
+        rows.append(media)
+    session.flush()
+    for media in rows:
+        if media.status == "pending":
+            after_commit(session, queue, PROCESS_JOB, media.id)
+    return rows
+
+
+def process(session: Session, media_id: int, *, storage: Storage, max_pixels: int, now: datetime) -> Media | None:
+    """Make and store the derivatives of a pending photo, then mark it ``ready``. Safe to run
+    twice (a ready medium is left alone). Raises on failure after recording the attempt;
+    after ``MAX_ATTEMPTS`` the medium is ``failed`` with the reason."""
+    media = session.get(Media, media_id, with_for_update=True)
+    if media is None or media.status != "pending":
+        return media
+    media.attempts += 1
+    try:
+        made = images.derivatives(storage.get(media.original_key), max_pixels=max_pixels)
+        derivatives = {}
+        for derivative in made:
+            key = content_key("derivatives", derivative.data, ".jpg")
+            if not storage.exists(key):
+                storage.put(key, derivative.data, derivative.content_type)
+            derivatives[derivative.name] = {
+                "key": key,
+                "content_type": derivative.content_type,
+                "width": derivative.width,
+                "height": derivative.height,
+            }
+    except Exception as exc:
+        media.updated_at = now
+        log.warning("media processing failed", extra={"media_id": media.id, "attempt": media.attempts})
+        if media.attempts >= MAX_ATTEMPTS or isinstance(exc, images.MediaError):
+            # The last attempt, or a file no retry will mend: agents read why.
+            media.status, media.failure_reason = "failed", f"{type(exc).__name__}: {exc}"[:500]
+            session.flush()
+            return media
+        session.flush()
+        raise
+    media.derivatives = derivatives
+    media.status = "ready"
+    media.failure_reason = None
+    media.updated_at = now
+    session.flush()
+    return media
+
+
+def sweep(session: Session, *, queue: JobQueue, now: datetime, stale_after: timedelta = STALE_AFTER) -> int:
+    """Send again the jobs of media still ``pending`` after ``stale_after`` (a Redis outage, a
+    killed worker); returns how many. The jobs leave after this transaction commits."""
+    stale = list(
+        session.scalars(
+            select(Media.id).where(Media.status == "pending", Media.updated_at < now - stale_after).limit(1000)
+        )
+    )
+    for media_id in stale:
+        after_commit(session, queue, PROCESS_JOB, media_id)
+    return len(stale)
