@@ -10,6 +10,7 @@ from backend import cli, health, http, logs
 from backend.config import Settings
 from backend.db import Database
 from backend.directory.views import blp as directory_blp
+from backend.media.views import blp as media_blp
 from backend.queue import InlineQueue, RqQueue
 from backend.reports.views import blp as reports_blp
 from backend.routing.services import Router
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     api.register_blueprint(directory_blp, url_prefix=API_PREFIX)
     api.register_blueprint(zones_blp, url_prefix=API_PREFIX)
     api.register_blueprint(reports_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(media_blp, url_prefix=API_PREFIX)
     api.spec.components.security_scheme(
         "ReporterToken",
         {"type": "apiKey", "in": "header", "name": "Authorization", "description": "`Reporter <reporter_token>`"},

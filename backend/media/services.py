@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.errors import DomainError
 from backend.media import images
 from backend.media.models import Media
 from backend.queue import JobQueue, after_commit
@@ -32,9 +33,64 @@ EXTENSIONS = {
 
 
 @dataclass(frozen=True)
+class MediaIntake:
+    """What intake needs to keep media: where originals go, where jobs go, the limits."""
+
+    storage: Storage
+    queue: JobQueue
+    max_photo_bytes: int
+    max_video_bytes: int
+    max_pixels: int
+
+
+@dataclass(frozen=True)
 class Upload:
     data: bytes
     content_type: str  # decided from the content by :func:`check_upload`
+
+
+MAX_PHOTOS = 5
+MAX_VIDEOS = 1
+VIDEO_PROGRAMS = ("vigies-eau",)
+STATUS_BY_CODE = {"unsupported_media_type": 415, "media_too_large": 413}
+
+
+class UploadRefused(DomainError):
+    """A file of the request cannot be accepted; nothing of the request was stored."""
+
+    status = 422
+
+    def __init__(self, field: str, code: str, reason: str):
+        super().__init__(f"{field}: {reason}", errors={"files": {field: [reason]}})
+        self.code, self.status = code, STATUS_BY_CODE.get(code, 422)
+
+
+def check_uploads(
+    files: dict[str, list[bytes]], *, program: str, max_photo_bytes: int, max_video_bytes: int, max_pixels: int
+) -> list[Upload]:
+    """Check every file of a request (``photos``, ``video``) before anything is stored; raise
+    :class:`UploadRefused` for the first one that cannot be accepted."""
+    photos, videos = files.get("photos", []), files.get("video", [])
+    if len(photos) > MAX_PHOTOS:
+        raise UploadRefused("photos", "too_many_files", f"at most {MAX_PHOTOS} photos")
+    if len(videos) > MAX_VIDEOS:
+        raise UploadRefused("video", "too_many_files", f"at most {MAX_VIDEOS} video")
+    if videos and program not in VIDEO_PROGRAMS:
+        raise UploadRefused("video", "video_not_allowed", "videos are taken for Vigies de l'Eau reports only")
+    checked = []
+    for field, items, expected in (("photos", photos, images.PHOTO_TYPES), ("video", videos, images.VIDEO_TYPES)):
+        for index, data in enumerate(items):
+            where = f"{field}[{index}]"
+            try:
+                upload = check_upload(
+                    data, max_photo_bytes=max_photo_bytes, max_video_bytes=max_video_bytes, max_pixels=max_pixels
+                )
+            except images.MediaError as exc:
+                raise UploadRefused(where, exc.code, str(exc)) from exc
+            if upload.content_type not in expected:
+                raise UploadRefused(where, "unsupported_media_type", f"a {upload.content_type} is not a {field} file")
+            checked.append(upload)
+    return checked
 
 
 def check_upload(data: bytes, *, max_photo_bytes: int, max_video_bytes: int, max_pixels: int) -> Upload:

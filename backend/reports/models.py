@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base, utcnow
 from backend.directory.models import Category, Directorate, ExternalBody, Program, Unit
+from backend.media.models import Media
 
 REFERENCE_PREFIX = "S93"
 _REFERENCE_RE = re.compile(rf"^{REFERENCE_PREFIX}-(\d{{4}})-(\d{{6,}})$")
@@ -76,6 +77,7 @@ class Report(Base):
     referred_to: Mapped[ExternalBody | None] = relationship()
     reporter: Mapped[Reporter | None] = relationship(back_populates="report", uselist=False)
     events: Mapped[list[ReportEvent]] = relationship(back_populates="report", order_by="ReportEvent.id")
+    media: Mapped[list[Media]] = relationship(order_by="Media.id", lazy="selectin")
 
     @property
     def reference(self) -> str:

@@ -47,7 +47,11 @@ class ReportCreateSchema(ma.Schema):
     category = ma.fields.String(
         required=True, validate=ma.validate.Length(min=1, max=64), metadata={"example": "nid-de-poule"}
     )
-    location = ma.fields.Nested(LocationInSchema, required=True)
+    location = ma.fields.Nested(
+        LocationInSchema,
+        load_default=None,
+        metadata={"description": "Required, unless a photo sent with the report carries GPS data"},
+    )
     observed_at = ma.fields.AwareDateTime(
         format="iso",
         allow_none=True,
@@ -63,6 +67,39 @@ class ReportCreateSchema(ma.Schema):
     client_id = ma.fields.UUID(
         allow_none=True, metadata={"description": "UUID generated on the phone; a retry with it is idempotent"}
     )
+
+
+class ReportMultipartSchema(ma.Schema):
+    """A report sent with its files (multipart/form-data)."""
+
+    report = ma.fields.String(
+        required=True, metadata={"description": "The report, as the JSON body of the JSON variant"}
+    )
+    photos = ma.fields.List(
+        ma.fields.Raw(metadata={"type": "string", "format": "binary"}),
+        metadata={"description": "Up to 5 photos: JPEG, PNG, WebP or HEIC, 15 MB and 40 megapixels each"},
+    )
+    video = ma.fields.Raw(
+        metadata={"type": "string", "format": "binary", "description": "One MP4 or QuickTime video, 50 MB (vigies-eau)"}
+    )
+
+
+class MediaUploadSchema(ma.Schema):
+    """Files sent after the report (multipart/form-data)."""
+
+    photos = ma.fields.List(ma.fields.Raw(metadata={"type": "string", "format": "binary"}))
+    video = ma.fields.Raw(metadata={"type": "string", "format": "binary"})
+
+
+class MediaViewSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    kind = ma.fields.String(required=True, metadata={"enum": ["photo", "video"]})
+    status = ma.fields.String(required=True, metadata={"enum": ["pending", "ready", "failed"]})
+    urls = ma.fields.Dict(required=True, metadata={"description": "thumb and display, once ready"})
+
+
+class MediaListSchema(ma.Schema):
+    media = ma.fields.List(ma.fields.Nested(MediaViewSchema), required=True)
 
 
 class SupportInSchema(ma.Schema):
@@ -138,7 +175,11 @@ class ReportPublicSchema(ma.Schema):
     attributes = ma.fields.Method("_public_attributes", required=True)
     routing = ma.fields.Method("_routing", required=True)
     support_count = ma.fields.Integer(required=True)
+    media = ma.fields.Method("_media", required=True)
     timeline = ma.fields.Method("_timeline", required=True)
+
+    def _media(self, report: Any) -> list[dict[str, Any]]:
+        return [media_view(m) for m in report.media]
 
     def _location(self, report: Any) -> dict[str, Any]:
         precision = "coarsened" if report.sensitive else "exact"
@@ -197,6 +238,15 @@ class ReportReadSchema(ReportPublicSchema):
     submitted = ma.fields.Nested(
         SubmittedSchema, allow_none=True, metadata={"description": "Only for the holder of the reporter token"}
     )
+
+
+def media_view(media: Any) -> dict[str, Any]:
+    """A medium as the public sees it: its derivatives once made; a video is listed, never
+    served, until an agent publishes it."""
+    view: dict[str, Any] = {"id": media.id, "kind": media.kind, "status": media.status, "urls": {}}
+    if media.kind == "photo" and media.status == "ready":
+        view["urls"] = {name: f"/api/v1/media/{media.id}/{name}" for name in sorted(media.derivatives)}
+    return view
 
 
 def read_view(report: Any, *, private: bool) -> dict[str, Any]:

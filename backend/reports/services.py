@@ -22,6 +22,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.directory.models import Category, Program
 from backend.errors import DomainError, InvalidQuery, NotFound
+from backend.media import images
+from backend.media import services as media_services
 from backend.observations.models import Taxon
 from backend.pagination import Page, decode_cursor, paginate
 from backend.reports.models import (
@@ -81,6 +83,12 @@ class InvalidReporterToken(DomainError):
     message = "This reporter token does not belong to this report."
 
 
+class ReporterTokenMissing(DomainError):
+    code = "reporter_token_missing"
+    status = 401
+    message = "Send the reporter token given at submission: 'Authorization: Reporter <token>'."
+
+
 class ReportClosed(DomainError):
     code = "report_closed"
     status = 409
@@ -130,6 +138,8 @@ def submit_report(
     now: datetime,
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
+    files: dict[str, list[bytes]] | None = None,
+    media: Any = None,
 ) -> Submission:
     """Validate, route and store a report with its first two trail events.
 
@@ -139,6 +149,9 @@ def submit_report(
     :class:`UnknownCategory`, ``OutsideTerritory`` or ``NoRoute`` for bad input, having
     stored nothing.
 
+    ``files`` (``photos``, ``video``) are checked before anything is stored, then kept with the
+    report through ``media`` (a :class:`backend.media.services.MediaIntake`).
+
     The report is inserted first and the key checked by the database (``ON CONFLICT DO
     NOTHING``): a new report costs no look-up, and two retries racing on two processes
     resolve to one row without an error.
@@ -146,7 +159,9 @@ def submit_report(
     client_id = str(data["client_id"]) if data.get("client_id") else None
     key = idempotency_key or (f"client_id:{client_id}" if client_id else None)
     try:
+        uploads, data, location_source = _uploads_and_location(session, data, files or {}, router, media)
         report = prepare_report(session, data, router=router, now=now)
+        report.location_source = location_source
     except DomainError:
         # A retry of a report accepted earlier gets it back even if it would not pass today
         # (30 days later, or after its category was retired).
@@ -171,7 +186,37 @@ def submit_report(
     if report.reporter is not None:
         report.reporter.report_id = report.id
         connection.execute(_INSERT_REPORTER, _columns(report.reporter, Reporter))
+    rows = (
+        media_services.attach(session, report.id, uploads, storage=media.storage, queue=media.queue) if uploads else []
+    )
+    set_committed_value(report, "media", rows)
     return Submission(report, token, similar_reports(session, report, now))
+
+
+def _uploads_and_location(
+    session: Session, data: dict[str, Any], files: dict[str, list[bytes]], router: Router, media: Any
+) -> tuple[list[Any], dict[str, Any], str]:
+    """Check the files (before anything is stored) and take the location from the first photo's
+    EXIF GPS when the report has none. Returns the uploads, the data and the location source."""
+    uploads = []
+    if any(files.values()):
+        category = router.table(session).categories.get(data["category"])
+        if category is None:
+            raise UnknownCategory()
+        uploads = media_services.check_uploads(
+            files,
+            program=category.program.code,
+            max_photo_bytes=media.max_photo_bytes,
+            max_video_bytes=media.max_video_bytes,
+            max_pixels=media.max_pixels,
+        )
+    if data.get("location") is not None:
+        return uploads, data, "device"
+    for upload in uploads:
+        if upload.content_type in images.PHOTO_TYPES and (found := images.gps_location(upload.data)):
+            lon, lat = found
+            return uploads, {**data, "location": {"lon": lon, "lat": lat}}, "exif"
+    return uploads, data, "device"  # no location at all: prepare_report says so
 
 
 def prepare_report(session: Session, data: dict[str, Any], *, router: Router, now: datetime) -> Report:
@@ -191,6 +236,8 @@ def prepare_report(session: Session, data: dict[str, Any], *, router: Router, no
     attributes, attribute_errors = validate_attributes(category.attributes, data.get("attributes") or {})
     if attribute_errors:
         errors["attributes"] = attribute_errors
+    if data.get("location") is None:
+        errors["location"] = ["Missing data for required field (or send a photo with GPS data)."]
     if errors:
         raise InvalidReport(errors)
 
@@ -438,6 +485,35 @@ _SIMILAR = (
     .order_by(_PLANAR, Report.id)
     .limit(SIMILAR_LIMIT)
 )
+
+
+def add_media(
+    session: Session, reference: str, token: str | None, files: dict[str, list[bytes]], *, media: Any
+) -> list[Any]:
+    """Photos (and a video) sent after the report, by its reporter (slow networks send the report
+    first). Counts include what the report already has; nothing is stored if one file is refused."""
+    report = get_report(session, reference)
+    if token is None:
+        raise ReporterTokenMissing()
+    verify_reporter_token(report, token)
+    if not any(files.values()):
+        raise InvalidReport({"photos": ["send at least one file"]}, "No file was sent.")
+    photos = sum(1 for m in report.media if m.kind == "photo")
+    videos = sum(1 for m in report.media if m.kind == "video")
+    if photos + len(files.get("photos", [])) > media_services.MAX_PHOTOS:
+        raise media_services.UploadRefused(
+            "photos", "too_many_files", f"at most {media_services.MAX_PHOTOS} photos per report"
+        )
+    if videos + len(files.get("video", [])) > media_services.MAX_VIDEOS:
+        raise media_services.UploadRefused("video", "too_many_files", "at most one video per report")
+    uploads = media_services.check_uploads(
+        files,
+        program=report.program.code,
+        max_photo_bytes=media.max_photo_bytes,
+        max_video_bytes=media.max_video_bytes,
+        max_pixels=media.max_pixels,
+    )
+    return media_services.attach(session, report.id, uploads, storage=media.storage, queue=media.queue)
 
 
 def add_support(session: Session, reference: str, client_id: str, now: datetime) -> tuple[Report, bool]:

@@ -4,19 +4,38 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
+import marshmallow as ma
 from flask import current_app, jsonify, request, url_for
 from flask.views import MethodView
 
 from backend.db import utcnow
 from backend.errors import DomainError
-from backend.http import Blueprint, db_session, json_body
+from backend.http import (
+    Blueprint,
+    InvalidJson,
+    RequestTooLarge,
+    UnsupportedMediaType,
+    db_session,
+    json_body,
+)
+from backend.media import services as media_services
 from backend.reports import schemas, services
 
 blp = Blueprint("reports", __name__, description="Citizen reports: submit, follow, support")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 200
+
+
+_CREATE = schemas.ReportCreateSchema()
+
+
+class InvalidFields(DomainError):
+    code = "validation_error"
+    status = 422
+    message = "The request contains invalid fields."
 
 
 class InvalidIdempotencyKey(DomainError):
@@ -38,10 +57,56 @@ def _idempotency_key() -> str | None:
     return key
 
 
-def _fingerprint() -> str:
-    """The request body, canonicalised: a retry with the same JSON matches whatever its spacing."""
-    canonical = json.dumps(request.get_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def _fingerprint(payload: Any, files: dict[str, list[bytes]]) -> str:
+    """The request, canonicalised: a retry with the same JSON (whatever its spacing) and the
+    same files matches."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode())
+    for field in sorted(files):
+        for data in files[field]:
+            digest.update(f"|{field}:".encode() + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def _media_intake() -> media_services.MediaIntake:
+    settings = _settings()
+    return media_services.MediaIntake(
+        storage=current_app.extensions["signal93.storage"],
+        queue=current_app.extensions["signal93.queue"],
+        max_photo_bytes=settings.max_photo_bytes,
+        max_video_bytes=settings.max_video_bytes,
+        max_pixels=settings.max_photo_pixels,
+    )
+
+
+def _report_body() -> tuple[Any, dict[str, list[bytes]]]:
+    """The report's JSON and its files: from a JSON body, or from a multipart body whose
+    ``report`` field holds the JSON. Size caps apply before the body is read."""
+    if request.mimetype == "multipart/form-data":
+        raw = request.form.get("report")
+        if raw is None:
+            raise InvalidFields(errors={"form": {"report": ["the report's JSON is required"]}})
+        try:
+            payload = json.loads(raw)
+        except ValueError as exc:
+            raise InvalidJson(errors={"form": {"report": [f"invalid JSON: {exc}"]}}) from exc
+        unknown = set(request.files) - {"photos", "video"}
+        if unknown:
+            raise InvalidFields(errors={"files": {name: ["unknown file field"] for name in sorted(unknown)}})
+        files = {name: [f.read() for f in request.files.getlist(name)] for name in ("photos", "video")}
+        return payload, {name: items for name, items in files.items() if items}
+    if not request.is_json:
+        raise UnsupportedMediaType(
+            errors={"headers": {"Content-Type": ["must be application/json or multipart/form-data"]}}
+        )
+    limit = _settings().max_json_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestTooLarge(limit)
+    request.max_content_length = limit
+    try:
+        return json.loads(request.get_data()), {}
+    except ValueError as exc:  # includes bytes that are not UTF-8
+        raise InvalidJson(errors={"json": [f"invalid JSON: {exc}"]}) from exc
 
 
 def _reporter_token_header() -> str | None:
@@ -52,17 +117,31 @@ def _reporter_token_header() -> str | None:
 
 @blp.route("/reports")
 class Reports(MethodView):
-    @json_body()
-    @blp.arguments(schemas.ReportCreateSchema())
+    @blp.doc(
+        requestBody={
+            "required": True,
+            "content": {
+                "application/json": {"schema": schemas.ReportCreateSchema},
+                "multipart/form-data": {"schema": schemas.ReportMultipartSchema},
+            },
+        }
+    )
     @blp.response(201, schemas.ReportCreatedSchema)
     @blp.alt_response(409, description="Idempotency key reused with a different body")
-    def post(self, data):
-        """Submit a report
+    def post(self):
+        """Submit a report, as JSON or as multipart with photos (and a video for Vigies de l'Eau)
 
         The report is validated, checked to be in Seine-Saint-Denis, routed to the directorate
         responsible for it, and stored. Send an `Idempotency-Key` header (or a `client_id`) to retry
-        safely: the same request returns the same report.
+        safely: the same request returns the same report. With multipart, the report's JSON goes in
+        the `report` field, photos in `photos` (up to 5), a video in `video`; a report without a
+        location takes the first photo's GPS position.
         """
+        payload, files = _report_body()
+        try:
+            data = _CREATE.load(payload)
+        except ma.ValidationError as exc:
+            raise InvalidFields(errors={"json": exc.messages}) from exc
         submission = services.submit_report(
             db_session(),
             data,
@@ -70,7 +149,9 @@ class Reports(MethodView):
             secret_key=_settings().secret_key,
             now=utcnow(),
             idempotency_key=_idempotency_key(),
-            fingerprint=_fingerprint(),
+            fingerprint=_fingerprint(payload, files),
+            files=files,
+            media=_media_intake(),
         )
         report = submission.report
         body = schemas.created_view(report, submission.similar_reports, submission.reporter_token)
@@ -110,6 +191,25 @@ class ReportDetail(MethodView):
         if token is not None:
             services.verify_reporter_token(report, token)
         return jsonify(schemas.read_view(report, private=token is not None)), 200
+
+
+@blp.route("/reports/<string:reference>/media")
+class ReportMedia(MethodView):
+    @blp.doc(
+        requestBody={"required": True, "content": {"multipart/form-data": {"schema": schemas.MediaUploadSchema}}},
+        security=[{"ReporterToken": []}],
+    )
+    @blp.response(201, schemas.MediaListSchema)
+    def post(self, reference: str):
+        """Add photos (or a video) to a report, with its reporter token"""
+        if request.mimetype != "multipart/form-data":
+            raise UnsupportedMediaType(errors={"headers": {"Content-Type": ["must be multipart/form-data"]}})
+        unknown = set(request.files) - {"photos", "video"}
+        if unknown:
+            raise InvalidFields(errors={"files": {name: ["unknown file field"] for name in sorted(unknown)}})
+        files = {name: [f.read() for f in request.files.getlist(name)] for name in ("photos", "video")}
+        rows = services.add_media(db_session(), reference, _reporter_token_header(), files, media=_media_intake())
+        return {"media": [schemas.media_view(m) for m in rows]}, 201
 
 
 @blp.route("/reports/<string:reference>/supports")
