@@ -9,6 +9,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from backend import cli, health, http, logs
 from backend.config import Settings
 from backend.db import Database
+from backend.directory.agents import Throttle
+from backend.directory.views import auth_blp
 from backend.directory.views import blp as directory_blp
 from backend.media.views import blp as media_blp
 from backend.queue import InlineQueue, RqQueue
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.extensions["signal93.redis"] = _redis_client(settings)
     app.extensions["signal93.router"] = Router(refresh_seconds=settings.routing_refresh_seconds)
     app.extensions["signal93.storage"] = make_storage(settings.media_storage_url)
+    app.extensions["signal93.sign_in_throttle"] = _sign_in_throttle(settings)
     app.extensions["signal93.queue"] = (
         RqQueue(app.extensions["signal93.redis"])
         if app.extensions["signal93.redis"] is not None
@@ -80,6 +83,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     api.register_blueprint(zones_blp, url_prefix=API_PREFIX)
     api.register_blueprint(reports_blp, url_prefix=API_PREFIX)
     api.register_blueprint(media_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(auth_blp, url_prefix=API_PREFIX)
+    api.spec.components.security_scheme("AgentToken", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme(
         "ReporterToken",
         {"type": "apiKey", "in": "header", "name": "Authorization", "description": "`Reporter <reporter_token>`"},
@@ -93,6 +98,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     cli.register(app)
     return app
+
+
+def _sign_in_throttle(settings: Settings) -> Throttle:
+    """Failed sign-ins: 5 per account and 20 per address in 15 minutes (Redis or memory)."""
+    from limits import parse
+    from limits.storage import storage_from_string
+    from limits.strategies import MovingWindowRateLimiter
+
+    storage = storage_from_string(settings.redis_url or "memory://")
+    return Throttle(MovingWindowRateLimiter(storage), parse("5/15 minutes"), parse("20/15 minutes"))
 
 
 def _in_app_context(app: Flask, call):

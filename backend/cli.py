@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -146,9 +147,64 @@ def worker_command(burst: bool) -> None:
     worker.work(burst=burst, with_scheduler=not burst)
 
 
+agents_group = AppGroup("agents", help="Agents' accounts.")
+
+
+@agents_group.command("create")
+@click.option("--email", required=True)
+@click.option("--directorate", required=True, help="DVD, DEA or DNPB")
+@click.option("--unit", help="Unit code, e.g. DVD-T6")
+@click.option("--role", type=click.Choice(["agent", "supervisor", "admin"]), default="agent", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def agents_create(email, directorate, unit, role, password_stdin) -> None:
+    """Create an agent; the password is typed at a prompt (or read from stdin)."""
+    from backend.directory import agents
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with _database().transaction() as session:
+            agent = agents.create_agent(
+                session, email=email, password=password, directorate=directorate, role=role, unit=unit
+            )
+            click.echo(f"Agent {agent.email} ({role}, {directorate}) created.")
+    except agents.AgentError as exc:
+        details = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.errors.items())
+        raise click.ClickException(f"{exc.message} {details}") from exc
+
+
+@agents_group.command("disable")
+@click.argument("email")
+def agents_disable(email: str) -> None:
+    """Disable an agent: their tokens stop working at once."""
+    from backend.directory import agents
+
+    try:
+        with _database().transaction() as session:
+            agents.set_active(session, email, False)
+    except agents.AgentError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{email} disabled.")
+
+
+@agents_group.command("list")
+def agents_list() -> None:
+    from sqlalchemy import select
+
+    from backend.directory.models import Agent
+
+    with _database().transaction() as session:
+        for agent in session.scalars(select(Agent).order_by(Agent.email)):
+            state = "active" if agent.active else "disabled"
+            click.echo(f"{agent.email}\t{agent.role}\t{agent.directorate.code}\t{state}")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(db_group)
     app.cli.add_command(zones_group)
     app.cli.add_command(sweep_command)
+    app.cli.add_command(agents_group)
     app.cli.add_command(worker_command)

@@ -211,3 +211,18 @@ def _log_request(status: int) -> None:
             "request_id": g.get("request_id"),
         },
     )
+
+
+def bearer_token() -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def current_agent():
+    """The agent of this request's bearer token (cached for the request); 401 otherwise."""
+    from backend.db import utcnow
+    from backend.directory import agents
+
+    if "agent" not in g:
+        g.agent, g.agent_token = agents.authenticate(db_session(), bearer_token(), now=utcnow())
+    return g.agent

@@ -1,7 +1,7 @@
 """Every backend model, imported in one place for Alembic and the seed loader."""
 
 from backend.db import Base
-from backend.directory.models import Category, Directorate, ExternalBody, Program, Unit
+from backend.directory.models import Agent, AgentToken, Category, Directorate, ExternalBody, Program, Unit
 from backend.media.models import Media
 from backend.observations.models import Taxon
 from backend.reports.models import Report, Reporter, ReportEvent, Support
@@ -9,6 +9,8 @@ from backend.routing.models import RoutingRule, RoutingState
 from backend.zones.models import Zone, ZoneAlias
 
 __all__ = [
+    "Agent",
+    "AgentToken",
     "Base",
     "Category",
     "Directorate",

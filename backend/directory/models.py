@@ -97,3 +97,39 @@ class Category(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     program: Mapped[Program] = relationship(back_populates="categories")
+
+
+ROLES = ("agent", "supervisor", "admin")
+
+
+class Agent(Base):
+    """A staff account of a directorate (an admin sees every directorate)."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    directorate_id: Mapped[int] = mapped_column(ForeignKey("directorates.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    directorate: Mapped[Directorate] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+
+
+class AgentToken(Base):
+    """An opaque bearer token of an agent: only its SHA-256 is kept."""
+
+    __tablename__ = "agent_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    agent: Mapped[Agent] = relationship()

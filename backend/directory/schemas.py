@@ -92,3 +92,14 @@ ProgramListSchema = items_schema(ProgramSchema, "ProgramList")
 CategoryListSchema = items_schema(CategorySchema, "CategoryList")
 DirectorateListSchema = items_schema(DirectorateSchema, "DirectorateList")
 ExternalBodyListSchema = items_schema(ExternalBodySchema, "ExternalBodyList")
+
+
+class TokenRequestSchema(ma.Schema):
+    email = ma.fields.String(required=True, validate=ma.validate.Length(max=254))
+    password = ma.fields.String(required=True, validate=ma.validate.Length(max=1000), load_only=True)
+
+
+class TokenSchema(ma.Schema):
+    token = ma.fields.String(required=True, metadata={"description": "Send as 'Authorization: Bearer <token>'"})
+    expires_at = ma.fields.DateTime(required=True)
+    agent = ma.fields.Dict(required=True, metadata={"description": "email, role, directorate, unit"})

@@ -6,8 +6,9 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 
 from backend.errors import DomainError, NotFound
-from backend.http import Blueprint, db_session
+from backend.http import Blueprint, current_agent, db_session
 from backend.media.models import Media
+from backend.reports.models import Report
 
 blp = Blueprint("media", __name__, description="Photos' public derivatives (no metadata of any kind)")
 VARIANTS = ("thumb", "display")
@@ -41,3 +42,23 @@ class Derivative(MethodView):
             return Response(status=304, headers=headers)
         data = current_app.extensions["signal93.storage"].get(derivative["key"])
         return Response(data, mimetype=derivative["content_type"], headers=headers)
+
+
+@blp.route("/triage/media/<int:media_id>/original")
+class Original(MethodView):
+    @blp.response(200, description="The file as received (private)", content_type="application/octet-stream")
+    @blp.doc(security=[{"AgentToken": []}])
+    def get(self, media_id: int):
+        """The original of a photo or video, as received: agents of the report's directorate only"""
+        agent = current_agent()
+        session = db_session()
+        media = session.get(Media, media_id)
+        report = session.get(Report, media.report_id) if media else None
+        if report is None or (agent.role != "admin" and report.directorate_id != agent.directorate_id):
+            raise MediaNotFound()  # another directorate's file: its existence is not leaked
+        data = current_app.extensions["signal93.storage"].get(media.original_key)
+        return Response(
+            data,
+            mimetype=media.content_type,
+            headers={"Cache-Control": "private, no-store", "ETag": f'"{media.sha256}"'},
+        )

@@ -1,0 +1,162 @@
+"""Agents and their tokens: accounts, password sign-in with throttling, verification per request."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from backend.directory.models import ROLES, Agent, AgentToken, Directorate, Unit
+from backend.errors import DomainError
+
+TOKEN_LIFETIME = timedelta(hours=12)
+MIN_PASSWORD_LENGTH = 12
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so an unknown account takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AgentError(DomainError):
+    status = 422
+    code = "validation_error"
+
+
+class BadCredentials(DomainError):
+    code = "invalid_credentials"
+    status = 401
+    message = "Wrong e-mail or password."
+
+
+class TokenMissing(DomainError):
+    code = "token_missing"
+    status = 401
+    message = "Send your token: 'Authorization: Bearer <token>' (POST /api/v1/auth/tokens gives one)."
+
+
+class TokenInvalid(DomainError):
+    code = "token_invalid"
+    status = 401
+    message = "This token is not valid (expired, revoked, or of a disabled account)."
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+    status = 429
+    message = "Too many failed sign-ins: wait before trying again."
+
+
+def create_agent(
+    session: Session, *, email: str, password: str, directorate: str, role: str, unit: str | None = None
+) -> Agent:
+    """A new agent; :class:`AgentError` names what is wrong."""
+    email = email.strip().lower()
+    problems: dict[str, list[str]] = {}
+    if not EMAIL_RE.match(email):
+        problems["email"] = ["not an e-mail address"]
+    elif session.scalar(select(Agent.id).where(Agent.email == email)):
+        problems["email"] = ["an agent already has this e-mail"]
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems["password"] = [f"at least {MIN_PASSWORD_LENGTH} characters"]
+    if role not in ROLES:
+        problems["role"] = [f"one of {', '.join(ROLES)}"]
+    directorate_row = session.scalar(select(Directorate).where(Directorate.code == directorate))
+    if directorate_row is None:
+        problems["directorate"] = ["unknown directorate"]
+    unit_row = None
+    if unit is not None:
+        unit_row = session.scalar(select(Unit).where(Unit.code == unit))
+        if unit_row is None or (directorate_row is not None and unit_row.directorate_id != directorate_row.id):
+            problems["unit"] = ["unknown unit of this directorate"]
+    if problems:
+        raise AgentError("The agent cannot be created.", errors=problems)
+    agent = Agent(
+        email=email,
+        password_hash=_hasher.hash(password),
+        directorate_id=directorate_row.id,
+        unit_id=unit_row.id if unit_row else None,
+        role=role,
+    )
+    session.add(agent)
+    session.flush()
+    return agent
+
+
+def set_active(session: Session, email: str, active: bool) -> Agent:
+    agent = session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
+    if agent is None:
+        raise AgentError("No such agent.", errors={"email": ["unknown agent"]})
+    agent.active = active
+    session.flush()
+    return agent
+
+
+@dataclass
+class Throttle:
+    """Failed sign-ins per account and per address, counted by the ``limits`` library."""
+
+    limiter: Any  # limits.strategies.MovingWindowRateLimiter
+    per_account: Any  # limits.RateLimitItem
+    per_address: Any
+
+    def check(self, email: str, address: str) -> None:
+        for item, who in ((self.per_account, f"account:{email}"), (self.per_address, f"address:{address}")):
+            if not self.limiter.test(item, "signal93-sign-in", who):
+                reset, _ = self.limiter.get_window_stats(item, "signal93-sign-in", who)
+                wait = max(1, int(reset - datetime.now().timestamp()))  # noqa: DTZ005 (epoch seconds)
+                raise TooManyAttempts(headers={"Retry-After": str(wait)})
+
+    def failed(self, email: str, address: str) -> None:
+        self.limiter.hit(self.per_account, "signal93-sign-in", f"account:{email}")
+        self.limiter.hit(self.per_address, "signal93-sign-in", f"address:{address}")
+
+
+def issue_token(
+    session: Session, *, email: str, password: str, address: str, now: datetime, throttle: Throttle
+) -> tuple[Agent, str, datetime]:
+    """Exchange e-mail and password for a bearer token (shown once); throttled on failures."""
+    email = (email or "").strip().lower()
+    throttle.check(email, address)
+    agent = session.scalar(select(Agent).where(Agent.email == email))
+    try:
+        _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password or "")
+    except (VerificationError, InvalidHashError):
+        agent = None
+    if agent is None or not agent.active:
+        throttle.failed(email, address)
+        raise BadCredentials()
+    token = "at_" + secrets.token_urlsafe(32)
+    expires_at = now + TOKEN_LIFETIME
+    session.add(AgentToken(agent_id=agent.id, digest=_digest(token), created_at=now, expires_at=expires_at))
+    session.flush()
+    return agent, token, expires_at
+
+
+def authenticate(session: Session, token: str | None, *, now: datetime) -> tuple[Agent, AgentToken]:
+    """The agent of a valid token: not expired, not revoked, account active (checked every time,
+    so disabling an agent or revoking a token takes effect at once)."""
+    if not token:
+        raise TokenMissing()
+    row = session.scalar(
+        select(AgentToken).where(AgentToken.digest == _digest(token)).options(joinedload(AgentToken.agent))
+    )
+    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.agent.active:
+        raise TokenInvalid()
+    return row.agent, row
+
+
+def revoke(session: Session, token_row: AgentToken, now: datetime) -> None:
+    token_row.revoked_at = now
+    session.flush()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

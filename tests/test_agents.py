@@ -1,0 +1,141 @@
+"""Agents: accounts from the command line, sign-in tokens, throttling, and the private originals."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from backend.directory import agents
+from backend.queue import InlineQueue
+from tests.factories import report_payload
+from tests.media import files
+
+PASSWORD = "correct horse battery staple"
+
+
+def create(app, email, directorate="DVD", role="agent", password=PASSWORD, unit=None):
+    args = ["agents", "create", "--email", email, "--directorate", directorate, "--role", role, "--password-stdin"]
+    if unit:
+        args += ["--unit", unit]
+    return app.test_cli_runner().invoke(args=args, input=password + "\n")
+
+
+def sign_in(client, email, password=PASSWORD, address="198.51.100.7"):
+    return client.post(
+        "/api/v1/auth/tokens", json={"email": email, "password": password}, environ_base={"REMOTE_ADDR": address}
+    )
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_agents_are_created_listed_and_disabled_from_the_command_line(app):
+    created = create(app, "Voirie.T6@seinesaintdenis.fr", unit="DVD-T6")
+    assert created.exit_code == 0, created.output
+    refused = create(app, "x@seinesaintdenis.fr", directorate="DXX", password="short")
+    assert refused.exit_code != 0
+    assert "password" in refused.output
+    assert "directorate" in refused.output
+    duplicate = create(app, "voirie.t6@seinesaintdenis.fr")
+    assert "already has this e-mail" in duplicate.output
+    wrong_unit = create(app, "y@seinesaintdenis.fr", directorate="DEA", unit="DVD-T6")
+    assert "unit" in wrong_unit.output
+    listing = app.test_cli_runner().invoke(args=["agents", "list"]).output
+    assert "voirie.t6@seinesaintdenis.fr\tagent\tDVD\tactive" in listing
+    assert app.test_cli_runner().invoke(args=["agents", "disable", "voirie.t6@seinesaintdenis.fr"]).exit_code == 0
+    assert "disabled" in app.test_cli_runner().invoke(args=["agents", "list"]).output
+
+
+def test_sign_in_gives_a_token_stored_hashed_and_sign_out_revokes_it(app, client, session):
+    create(app, "dea@seinesaintdenis.fr", directorate="DEA")
+    response = sign_in(client, "DEA@seinesaintdenis.fr")
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["agent"] == {"email": "dea@seinesaintdenis.fr", "role": "agent", "directorate": "DEA", "unit": None}
+    token = body["token"]
+    from sqlalchemy import select
+
+    from backend.directory.models import AgentToken
+
+    assert token not in session.scalar(select(AgentToken.digest))
+    assert client.delete("/api/v1/auth/tokens/current", headers=bearer(token)).status_code == 204
+    again = client.delete("/api/v1/auth/tokens/current", headers=bearer(token))
+    assert (again.status_code, again.get_json()["code"]) == (401, "token_invalid")
+
+
+def test_wrong_password_and_unknown_account_answer_alike(app, client):
+    create(app, "dnpb@seinesaintdenis.fr", directorate="DNPB")
+    wrong = sign_in(client, "dnpb@seinesaintdenis.fr", password="not the password at all")
+    unknown = sign_in(client, "nobody@seinesaintdenis.fr")
+    assert wrong.get_json() == unknown.get_json()
+    assert wrong.status_code == unknown.status_code == 401
+
+
+def test_repeated_failures_on_one_account_are_throttled(app, client):
+    create(app, "cible@seinesaintdenis.fr")
+    for i in range(5):
+        assert (
+            sign_in(
+                client, "cible@seinesaintdenis.fr", password=f"guess number {i}!", address=f"10.0.0.{i}"
+            ).status_code
+            == 401
+        )
+    blocked = sign_in(client, "cible@seinesaintdenis.fr", address="10.0.0.99")  # even the right password
+    assert blocked.status_code == 429
+    assert blocked.get_json()["code"] == "too_many_attempts"
+    assert int(blocked.headers["Retry-After"]) > 0
+
+
+def test_a_disabled_agent_s_token_stops_at_once(app, client):
+    create(app, "parti@seinesaintdenis.fr")
+    token = sign_in(client, "parti@seinesaintdenis.fr").get_json()["token"]
+    app.test_cli_runner().invoke(args=["agents", "disable", "parti@seinesaintdenis.fr"])
+    response = client.delete("/api/v1/auth/tokens/current", headers=bearer(token))
+    assert (response.status_code, response.get_json()["code"]) == (401, "token_invalid")
+    assert client.delete("/api/v1/auth/tokens/current").get_json()["code"] == "token_missing"
+
+
+@pytest.fixture
+def photo_report(app, client):
+    def in_app(call):
+        with app.app_context():
+            return call()
+
+    app.extensions["signal93.queue"] = InlineQueue(runner=in_app)
+    original = files.jpeg_from_phone()
+    import json
+
+    response = client.post(
+        "/api/v1/reports",
+        data={"report": json.dumps(report_payload()), "photos": [(io.BytesIO(original), "p.jpg")]},
+        content_type="multipart/form-data",
+    )
+    media_id = response.get_json()["media"][0]["id"]
+    return media_id, original
+
+
+def test_only_agents_of_the_report_s_directorate_get_the_original(app, client, photo_report):
+    media_id, original = photo_report
+    url = f"/api/v1/triage/media/{media_id}/original"
+    assert client.get(url).get_json()["code"] == "token_missing"
+    create(app, "dvd@seinesaintdenis.fr", directorate="DVD")
+    create(app, "dea.agent@seinesaintdenis.fr", directorate="DEA")
+    create(app, "admin@seinesaintdenis.fr", directorate="DEA", role="admin")
+    dvd = client.get(url, headers=bearer(sign_in(client, "dvd@seinesaintdenis.fr").get_json()["token"]))
+    assert dvd.status_code == 200
+    assert dvd.data == original  # as received, EXIF included: agents need it
+    assert dvd.headers["Cache-Control"] == "private, no-store"
+    dea = client.get(url, headers=bearer(sign_in(client, "dea.agent@seinesaintdenis.fr").get_json()["token"]))
+    assert (dea.status_code, dea.get_json()["code"]) == (404, "media_not_found")
+    admin = client.get(url, headers=bearer(sign_in(client, "admin@seinesaintdenis.fr").get_json()["token"]))
+    assert admin.status_code == 200
+
+
+def test_passwords_are_hashed_with_argon2(app, session):
+    agent = agents.create_agent(
+        session, email="h@seinesaintdenis.fr", password=PASSWORD, directorate="DVD", role="agent"
+    )
+    assert agent.password_hash.startswith("$argon2")
+    assert PASSWORD not in agent.password_hash
