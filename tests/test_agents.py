@@ -139,3 +139,46 @@ def test_passwords_are_hashed_with_argon2(app, session):
     )
     assert agent.password_hash.startswith("$argon2")
     assert PASSWORD not in agent.password_hash
+
+
+def test_an_agent_publishes_a_video_without_its_metadata_and_can_withdraw_it(app, client, session):
+    import json
+
+    from tests.media.test_videos import phone_video
+
+    video = phone_video()
+    created = client.post(
+        "/api/v1/reports",
+        data={"report": json.dumps(report_payload("debordement-avaloir")), "video": (io.BytesIO(video), "v.mov")},
+        content_type="multipart/form-data",
+    ).get_json()
+    (media,) = created["media"]
+    assert media["urls"] == {}
+    assert client.get(f"/api/v1/media/{media['id']}/video").status_code == 404
+    create(app, "dea.video@seinesaintdenis.fr", directorate="DEA")
+    create(app, "dvd.video@seinesaintdenis.fr", directorate="DVD")
+    dea = bearer(sign_in(client, "dea.video@seinesaintdenis.fr").get_json()["token"])
+    dvd = bearer(sign_in(client, "dvd.video@seinesaintdenis.fr").get_json()["token"])
+    url = f"/api/v1/triage/media/{media['id']}/publication"
+    assert client.post(url, headers=dvd).status_code == 404  # not DVD's report
+    published = client.post(url, headers=dea)
+    assert published.status_code == 200, published.get_json()
+    public_url = published.get_json()["urls"]["video"]
+    served = client.get(public_url)
+    assert served.status_code == 200
+    assert served.mimetype == "video/quicktime"
+    assert b"48.9362" not in served.data
+    assert b"Apple" not in served.data
+    assert len(served.data) == len(video)
+    report = client.get(f"/api/v1/reports/{created['reference']}").get_json()
+    assert report["media"][0]["urls"] == {"video": public_url}
+    assert client.delete(url, headers=dea).status_code == 200
+    assert client.get(public_url).status_code == 404
+
+
+def test_photos_are_not_published_by_hand(app, client, photo_report):
+    media_id, _ = photo_report
+    create(app, "dvd.photo@seinesaintdenis.fr", directorate="DVD")
+    token = sign_in(client, "dvd.photo@seinesaintdenis.fr").get_json()["token"]
+    response = client.post(f"/api/v1/triage/media/{media_id}/publication", headers=bearer(token))
+    assert (response.status_code, response.get_json()["code"]) == (409, "not_a_video")

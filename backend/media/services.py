@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.errors import DomainError
-from backend.media import images
+from backend.media import images, videos
 from backend.media.models import Media
 from backend.queue import JobQueue, after_commit
 from backend.storage import Storage, content_key
@@ -104,6 +104,11 @@ def check_upload(data: bytes, *, max_photo_bytes: int, max_video_bytes: int, max
         raise MediaTooLarge(f"{len(data)} bytes, more than the {limit} allowed")
     if content_type in images.PHOTO_TYPES:
         images.check_decodable(data, max_pixels)
+    else:
+        try:
+            videos.scrub(data)  # a broken box structure is refused now, not at publication
+        except videos.InvalidVideo as exc:
+            raise images.MediaError(f"not a readable video: {exc}") from exc
     return Upload(data, content_type)
 
 
@@ -192,3 +197,42 @@ def sweep(session: Session, *, queue: JobQueue, now: datetime, stale_after: time
     for media_id in stale:
         after_commit(session, queue, PROCESS_JOB, media_id)
     return len(stale)
+
+
+class NotAVideo(DomainError):
+    code = "not_a_video"
+    status = 409
+    message = "Only videos are published by hand: photos are public once their derivatives are made."
+
+
+class UnreadableVideo(DomainError):
+    code = "invalid_media"
+    status = 422
+    message = "This video's structure is broken: it cannot be cleaned, so it is not published."
+
+
+def publish_video(session: Session, media: Media, *, storage: Storage, now: datetime) -> Media:
+    """Make a video public: a copy with its metadata boxes blanked, at a derivative key."""
+    if media.kind != "video":
+        raise NotAVideo()
+    try:
+        clean = videos.scrub(storage.get(media.original_key))
+    except videos.InvalidVideo as exc:
+        raise UnreadableVideo(errors={"media": [str(exc)]}) from exc
+    key = content_key("derivatives", clean, EXTENSIONS[media.content_type])
+    if not storage.exists(key):
+        storage.put(key, clean, media.content_type)
+    media.derivatives = {"video": {"key": key, "content_type": media.content_type}}
+    media.published = True
+    media.updated_at = now
+    session.flush()
+    return media
+
+
+def unpublish_video(session: Session, media: Media, *, now: datetime) -> Media:
+    if media.kind != "video":
+        raise NotAVideo()
+    media.published = False
+    media.updated_at = now
+    session.flush()
+    return media

@@ -5,13 +5,16 @@ from __future__ import annotations
 from flask import Response, current_app, request
 from flask.views import MethodView
 
+from backend.db import utcnow
 from backend.errors import DomainError, NotFound
 from backend.http import Blueprint, current_agent, db_session
+from backend.media import services
 from backend.media.models import Media
-from backend.reports.models import Report
+from backend.reports.models import Report, ReportEvent
+from backend.reports.schemas import media_view
 
 blp = Blueprint("media", __name__, description="Photos' public derivatives (no metadata of any kind)")
-VARIANTS = ("thumb", "display")
+VARIANTS = ("thumb", "display", "video")
 
 
 class MediaNotFound(NotFound):
@@ -29,10 +32,12 @@ class MediaNotReady(DomainError):
 class Derivative(MethodView):
     @blp.response(200, description="The JPEG derivative", content_type="image/jpeg")
     def get(self, media_id: int, variant: str):
-        """A photo's derivative: `thumb` (320 px) or `display` (1600 px), immutable once made"""
+        """A photo's derivative (`thumb` 320 px, `display` 1600 px) or a published `video`, without metadata"""
         media = db_session().get(Media, media_id)
-        if media is None or media.kind != "photo" or variant not in VARIANTS:
+        if media is None or variant not in VARIANTS or (variant == "video") != (media.kind == "video"):
             raise MediaNotFound()
+        if media.kind == "video" and not media.published:
+            raise MediaNotFound()  # listed, never served, until an agent publishes it
         if media.status != "ready" or variant not in media.derivatives:
             raise MediaNotReady()
         derivative = media.derivatives[variant]
@@ -50,15 +55,58 @@ class Original(MethodView):
     @blp.doc(security=[{"AgentToken": []}])
     def get(self, media_id: int):
         """The original of a photo or video, as received: agents of the report's directorate only"""
-        agent = current_agent()
-        session = db_session()
-        media = session.get(Media, media_id)
-        report = session.get(Report, media.report_id) if media else None
-        if report is None or (agent.role != "admin" and report.directorate_id != agent.directorate_id):
-            raise MediaNotFound()  # another directorate's file: its existence is not leaked
+        media, _ = _agent_media(db_session(), media_id)  # another directorate's: 404, not revealed
         data = current_app.extensions["signal93.storage"].get(media.original_key)
         return Response(
             data,
             mimetype=media.content_type,
             headers={"Cache-Control": "private, no-store", "ETag": f'"{media.sha256}"'},
         )
+
+
+@blp.route("/triage/media/<int:media_id>/publication")
+class Publication(MethodView):
+    @blp.response(200, description="The medium as the public now sees it")
+    @blp.doc(security=[{"AgentToken": []}])
+    def post(self, media_id: int):
+        """Publish a video (a copy with its metadata boxes blanked): agents of the report's directorate"""
+        session = db_session()
+        media, report = _agent_media(session, media_id)
+        services.publish_video(session, media, storage=current_app.extensions["signal93.storage"], now=utcnow())
+        _trace(session, report, "media_published", media)
+        return media_view(media)
+
+    @blp.response(200, description="The medium as the public now sees it")
+    @blp.doc(security=[{"AgentToken": []}])
+    def delete(self, media_id: int):
+        """Withdraw a published video from the public"""
+        session = db_session()
+        media, report = _agent_media(session, media_id)
+        services.unpublish_video(session, media, now=utcnow())
+        _trace(session, report, "media_unpublished", media)
+        return media_view(media)
+
+
+def _agent_media(session, media_id: int):
+    """The medium and its report, if the current agent may act on them; 404 otherwise."""
+    agent = current_agent()
+    media = session.get(Media, media_id)
+    report = session.get(Report, media.report_id) if media else None
+    if report is None or (agent.role != "admin" and report.directorate_id != agent.directorate_id):
+        raise MediaNotFound()
+    return media, report
+
+
+def _trace(session, report, kind: str, media) -> None:
+    session.add(
+        ReportEvent(
+            report_id=report.id,
+            kind=kind,
+            at=utcnow(),
+            actor_type="agent",
+            actor_id=current_agent().id,
+            public=False,
+            data={"media_id": media.id},
+        )
+    )
+    session.flush()

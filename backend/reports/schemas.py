@@ -246,6 +246,8 @@ def media_view(media: Any) -> dict[str, Any]:
     view: dict[str, Any] = {"id": media.id, "kind": media.kind, "status": media.status, "urls": {}}
     if media.kind == "photo" and media.status == "ready":
         view["urls"] = {name: f"/api/v1/media/{media.id}/{name}" for name in sorted(media.derivatives)}
+    elif media.kind == "video" and media.published and "video" in media.derivatives:
+        view["urls"] = {"video": f"/api/v1/media/{media.id}/video"}
     return view
 
 

@@ -89,6 +89,13 @@ def test_refused_files_get_their_4xx_and_nothing_is_stored(client, session, phot
     assert counts(session) == (0, 0)
 
 
+def test_a_broken_video_is_refused_at_intake(client, session):
+    broken = files.mp4_header_only() + b"\x00\x00\x10\x00moov"  # a box longer than the file
+    response = post_multipart(client, report_payload("debordement-avaloir"), video=broken)
+    assert (response.status_code, response.get_json()["code"]) == (422, "invalid_media")
+    assert counts(session) == (0, 0)
+
+
 def test_a_photo_over_the_size_limit_is_413(settings, database, session):
     from backend.app import create_app
 
