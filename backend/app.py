@@ -17,6 +17,7 @@ from backend.queue import InlineQueue, RqQueue
 from backend.reports.views import blp as reports_blp
 from backend.routing.services import Router
 from backend.storage import make_storage
+from backend.triage.views import blp as triage_blp
 from backend.zones.views import blp as zones_blp
 
 API_PREFIX = "/api/v1"
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     api.register_blueprint(reports_blp, url_prefix=API_PREFIX)
     api.register_blueprint(media_blp, url_prefix=API_PREFIX)
     api.register_blueprint(auth_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(triage_blp, url_prefix=API_PREFIX)
     api.spec.components.security_scheme("AgentToken", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme(
         "ReporterToken",

@@ -1,0 +1,1 @@
+"""Directorate triage: agents work their queue; every change is traced."""

@@ -1,0 +1,61 @@
+"""What agents read of a report (everything, contact only with consent) and what they send."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from backend.reports.models import STATUSES
+from backend.reports.schemas import ReportPublicSchema, media_view
+from backend.triage.workflow import targets
+
+
+class TransitionSchema(ma.Schema):
+    to = ma.fields.String(required=True, validate=ma.validate.OneOf(STATUSES))
+    note = ma.fields.String(
+        validate=ma.validate.Length(max=4000), metadata={"description": "Why (required to reject or refer)"}
+    )
+    note_public = ma.fields.Boolean(
+        load_default=False, metadata={"description": "Show the note on the public timeline"}
+    )
+    duplicate_of = ma.fields.String(metadata={"description": "The original's reference, to mark a duplicate"})
+    version = ma.fields.Integer(metadata={"description": "The version you changed (or If-Match with the ETag)"})
+
+
+def agent_view(report: Any, agent: Any) -> dict[str, Any]:
+    """A report for an agent of its directorate."""
+    body = ReportPublicSchema().dump(report)
+    body["location"] = {
+        "lat": report.lat,
+        "lon": report.lon,
+        "accuracy_m": report.accuracy_m,
+        "source": report.location_source,
+    }
+    body["version"] = report.version
+    body["description"] = report.description
+    body["attributes"] = report.attributes
+    body["observed_at"] = report.observed_at.isoformat() if report.observed_at else None
+    contact = report.reporter
+    body["reporter"] = (
+        {"name": contact.name, "email": contact.email, "phone": contact.phone}
+        if contact is not None and contact.consent_contact
+        else None
+    )
+    body["media"] = [
+        {**media_view(m), "original_url": f"/api/v1/triage/media/{m.id}/original", "failure_reason": m.failure_reason}
+        for m in report.media
+    ]
+    body["trail"] = [
+        {
+            "kind": e.kind,
+            "at": e.at.isoformat(),
+            "actor": e.actor_type,
+            "actor_id": e.actor_id,
+            "public": e.public,
+            "data": e.data,
+        }
+        for e in report.events
+    ]
+    body["allowed_moves"] = targets(agent.role, report.status)
+    return body

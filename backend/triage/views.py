@@ -1,0 +1,65 @@
+"""Agents' endpoints: read a report of their directorate, move it along the workflow."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask.views import MethodView
+
+from backend.db import utcnow
+from backend.http import Blueprint, current_agent, db_session, json_body
+from backend.triage import schemas, services
+
+blp = Blueprint("triage", __name__, description="Directorate triage (agents, bearer token)")
+
+
+def _etag(report) -> str:
+    return f'"{report.version}"'
+
+
+def _if_match_version() -> int | None:
+    for tag in request.if_match.as_set():
+        if tag.isdigit():
+            return int(tag)
+    return None
+
+
+@blp.route("/triage/reports/<string:reference>")
+class TriageReport(MethodView):
+    @blp.response(200, description="The whole report: contact (with consent), originals, trail, allowed moves")
+    @blp.doc(security=[{"AgentToken": []}])
+    def get(self, reference: str):
+        """Read a report of your directorate (ETag: its version)"""
+        agent = current_agent()
+        report = services.visible_report(db_session(), agent, reference)
+        response = jsonify(schemas.agent_view(report, agent))
+        response.headers["ETag"] = _etag(report)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response, 200
+
+
+@blp.route("/triage/reports/<string:reference>/transitions")
+class Transitions(MethodView):
+    @json_body()
+    @blp.arguments(schemas.TransitionSchema())
+    @blp.response(200, description="The report after the move")
+    @blp.doc(security=[{"AgentToken": []}])
+    def post(self, data, reference: str):
+        """Move a report along the workflow (If-Match: its ETag, or a version field); traced"""
+        agent = current_agent()
+        version = data.get("version")
+        if version is None:
+            version = _if_match_version()
+        report = services.transition(
+            db_session(),
+            agent,
+            reference,
+            to=data["to"],
+            version=version,
+            now=utcnow(),
+            note=data.get("note"),
+            note_public=data.get("note_public", False),
+            duplicate_of=data.get("duplicate_of"),
+        )
+        response = jsonify(schemas.agent_view(report, agent))
+        response.headers["ETag"] = _etag(report)
+        return response, 200

@@ -1,0 +1,112 @@
+"""Agents read their directorate's reports and move them along the workflow, traced, never stale."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import AULNAY, ON_RD932_PANTIN, report_payload, submit
+from tests.test_agents import bearer, create, sign_in
+
+
+@pytest.fixture
+def dvd(app, client):
+    create(app, "agent.dvd@seinesaintdenis.fr", directorate="DVD")
+    return bearer(sign_in(client, "agent.dvd@seinesaintdenis.fr").get_json()["token"])
+
+
+@pytest.fixture
+def dvd_supervisor(app, client):
+    create(app, "chef.dvd@seinesaintdenis.fr", directorate="DVD", role="supervisor")
+    return bearer(sign_in(client, "chef.dvd@seinesaintdenis.fr").get_json()["token"])
+
+
+@pytest.fixture
+def dea(app, client):
+    create(app, "agent.dea@seinesaintdenis.fr", directorate="DEA")
+    return bearer(sign_in(client, "agent.dea@seinesaintdenis.fr").get_json()["token"])
+
+
+def pothole(client, **fields):
+    payload = report_payload(
+        reporter={"name": "Awa", "email": "awa@example.org", "phone": "+33 6 11 22 33 44", "consent_contact": True},
+        **fields,
+    )
+    return submit(client, payload).get_json()["reference"]
+
+
+def move(client, headers, reference, version, **body):
+    return client.post(
+        f"/api/v1/triage/reports/{reference}/transitions", json=body, headers={**headers, "If-Match": f'"{version}"'}
+    )
+
+
+def test_an_agent_reads_everything_of_a_report_of_their_directorate(client, dvd, dea):
+    reference = pothole(client)
+    response = client.get(f"/api/v1/triage/reports/{reference}", headers=dvd)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert response.headers["ETag"] == '"1"'
+    assert body["reporter"]["email"] == "awa@example.org"
+    assert body["location"]["lat"] == ON_RD932_PANTIN[1]
+    assert [e["kind"] for e in body["trail"]] == ["submitted", "routed"]
+    assert body["allowed_moves"] == ["acknowledged", "referred", "rejected"]
+    other = client.get(f"/api/v1/triage/reports/{reference}", headers=dea)
+    assert (other.status_code, other.get_json()["code"]) == (404, "report_not_found")
+    assert client.get(f"/api/v1/triage/reports/{reference}").get_json()["code"] == "token_missing"
+
+
+def test_no_contact_without_consent(client, dvd):
+    reference = submit(client, report_payload(reporter={"email": "quiet@example.org"})).get_json()["reference"]
+    assert client.get(f"/api/v1/triage/reports/{reference}", headers=dvd).get_json()["reporter"] is None
+
+
+def test_moves_along_the_workflow_are_traced_and_public_notes_shown(client, dvd):
+    reference = pothole(client)
+    acknowledged = move(client, dvd, reference, 1, to="acknowledged", note="Équipe prévenue", note_public=True)
+    assert acknowledged.status_code == 200, acknowledged.get_json()
+    assert acknowledged.headers["ETag"] == '"2"'
+    assert move(client, dvd, reference, 2, to="in_progress", note="Enrobé commandé").status_code == 200
+    assert move(client, dvd, reference, 3, to="resolved").status_code == 200
+    public = client.get(f"/api/v1/reports/{reference}").get_json()
+    assert public["status"] == "resolved"
+    statuses = [e.get("status") for e in public["timeline"] if e["kind"] == "status"]
+    assert statuses == ["acknowledged", "in_progress", "resolved"]
+    notes = [e.get("note") for e in public["timeline"] if e.get("note")]
+    assert notes == ["Équipe prévenue"]  # the internal note stays internal
+    trail = client.get(f"/api/v1/triage/reports/{reference}", headers=dvd).get_json()["trail"]
+    assert trail[-2]["data"] == {"from": "acknowledged", "status": "in_progress", "internal_note": "Enrobé commandé"}
+    assert trail[-1]["actor"] == "agent"
+
+
+def test_illegal_moves_missing_notes_and_stale_versions_are_refused(client, dvd):
+    reference = pothole(client)
+    skip = move(client, dvd, reference, 1, to="resolved")
+    assert (skip.status_code, skip.get_json()["code"]) == (409, "invalid_transition")
+    no_note = move(client, dvd, reference, 1, to="rejected")
+    assert (no_note.status_code, no_note.get_json()["code"]) == (422, "note_required")
+    no_version = client.post(
+        f"/api/v1/triage/reports/{reference}/transitions", json={"to": "acknowledged"}, headers=dvd
+    )
+    assert (no_version.status_code, no_version.get_json()["code"]) == (428, "version_required")
+    assert move(client, dvd, reference, 1, to="acknowledged").status_code == 200
+    stale = move(client, dvd, reference, 1, to="rejected", note="Doublon d'un autre signalement")
+    assert (stale.status_code, stale.get_json()["code"]) == (412, "stale_report")
+    assert client.get(f"/api/v1/reports/{reference}").get_json()["status"] == "acknowledged"
+
+
+def test_a_supervisor_marks_a_duplicate_and_its_supports_move_to_the_original(client, dvd, dvd_supervisor):
+    original = pothole(client)
+    duplicate = pothole(client)
+    agent_try = move(client, dvd, duplicate, 1, to="duplicate", duplicate_of=original)
+    assert agent_try.get_json()["code"] == "invalid_transition"
+    marked = move(client, dvd_supervisor, duplicate, 1, to="duplicate", duplicate_of=original)
+    assert marked.status_code == 200, marked.get_json()
+    assert client.get(f"/api/v1/reports/{original}").get_json()["support_count"] == 1
+    itself = move(client, dvd_supervisor, original, 1, to="duplicate", duplicate_of=original)
+    assert itself.get_json()["code"] == "invalid_transition"
+
+
+def test_an_agent_cannot_act_on_another_directorate_s_report(client, dea):
+    reference = submit(client, report_payload(at=AULNAY)).get_json()["reference"]  # a DVD report (referred)
+    response = move(client, dea, reference, 1, to="acknowledged")
+    assert (response.status_code, response.get_json()["code"]) == (404, "report_not_found")
