@@ -110,3 +110,44 @@ def test_an_agent_cannot_act_on_another_directorate_s_report(client, dea):
     reference = submit(client, report_payload(at=AULNAY)).get_json()["reference"]  # a DVD report (referred)
     response = move(client, dea, reference, 1, to="acknowledged")
     assert (response.status_code, response.get_json()["code"]) == (404, "report_not_found")
+
+
+def queue(client, headers, query=""):
+    response = client.get(f"/api/v1/triage/reports?{query}", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_the_queue_holds_the_directorate_s_reports_filtered_paged_and_counted(client, dvd, dea):
+    from tests.factories import NOISY_LE_SEC_STREET
+
+    on_road = [pothole(client, description=f"Trou numéro {i}") for i in range(3)]
+    referred = submit(client, report_payload(at=NOISY_LE_SEC_STREET)).get_json()["reference"]
+    water = submit(client, report_payload("debordement-avaloir", at=AULNAY)).get_json()["reference"]
+    everything = queue(client, dvd)
+    assert [r["reference"] for r in everything["items"]] == [referred, *on_road[::-1]]
+    assert everything["counts"] == {"open": 3, "referred": 1}
+    assert water not in [r["reference"] for r in everything["items"]]
+    assert [r["reference"] for r in queue(client, dea)["items"]] == [water]
+
+    first = queue(client, dvd, "limit=2&sort=oldest")
+    second = queue(client, dvd, f"limit=2&sort=oldest&cursor={first['next_cursor']}")
+    assert [r["reference"] for r in first["items"] + second["items"]] == [*on_road, referred]
+    assert second["next_cursor"] is None
+
+    only_open = queue(client, dvd, "status=open")
+    assert len(only_open["items"]) == 3
+    assert only_open["counts"] == {"open": 3, "referred": 1}  # counts ignore the status filter
+    assert [r["reference"] for r in queue(client, dvd, "q=num%C3%A9ro%201")["items"]] == [on_road[1]]
+    assert [r["reference"] for r in queue(client, dvd, "commune=93053")["items"]] == [referred]
+    assert [r["reference"] for r in queue(client, dvd, "unit=DVD-T8")["items"]] == on_road[::-1]
+    assert queue(client, dvd, "has_media=true")["items"] == []
+    assert queue(client, dvd, "overdue=true")["items"] == []
+
+
+@pytest.mark.parametrize(
+    "query", ["status=lost", "sort=random", "unit=DVD-T99", "cursor=garbage", "bbox=1,2", "limit=500", "q=x"]
+)
+def test_bad_queue_queries_are_422(client, dvd, query):
+    response = client.get(f"/api/v1/triage/reports?{query}", headers=dvd)
+    assert response.status_code == 422, query

@@ -62,6 +62,9 @@ class Report(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     referred_to_id: Mapped[int | None] = mapped_column(ForeignKey("external_bodies.id"), index=True)
     routing: Mapped[dict[str, Any]]
+    # From the routing decision and the category, at intake: indexed for the agents' queue.
+    commune_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
     support_count: Mapped[int] = mapped_column(default=0)
     client_id: Mapped[str | None] = mapped_column(String(36), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)

@@ -265,6 +265,8 @@ def prepare_report(session: Session, data: dict[str, Any], *, router: Router, no
         unit_id=decision.unit.id if decision.unit else None,
         referred_to_id=decision.referred_to.id if decision.referred_to else None,
         routing=decision.record(table.revision),
+        commune_code=next((z["code"] for z in decision.zones if z["kind"] == "commune"), None),
+        due_at=now + timedelta(days=category.target_days),
         support_count=0,
         version=1,
         updated_at=now,

@@ -81,6 +81,7 @@ class CategoryInfo:
     program: ProgramInfo
     attributes: list[dict[str, Any]]
     similar_radius_m: int
+    target_days: int
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ def load_table(session: Session, revision: str) -> RoutingTable:
             program=ProgramInfo(id=category.program.id, code=category.program.code),
             attributes=category.attributes,
             similar_radius_m=category.similar_radius_m,
+            target_days=category.target_days,
         )
         for category in session.scalars(
             select(Category)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from webargs.fields import DelimitedList
 
+from backend.fields import BBOX_METADATA, BBoxField
+from backend.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from backend.reports.models import STATUSES
 from backend.reports.schemas import ReportPublicSchema, media_view
 from backend.triage.workflow import targets
@@ -59,3 +62,42 @@ def agent_view(report: Any, agent: Any) -> dict[str, Any]:
     ]
     body["allowed_moves"] = targets(agent.role, report.status)
     return body
+
+
+class QueueQuerySchema(ma.Schema):
+    status = DelimitedList(
+        ma.fields.String(validate=ma.validate.OneOf(STATUSES)), metadata={"description": "comma-separated"}
+    )
+    category = ma.fields.String()
+    program = ma.fields.String()
+    unit = ma.fields.String()
+    commune = ma.fields.String(metadata={"description": "INSEE code"})
+    bbox = BBoxField(metadata=BBOX_METADATA)
+    received_from = ma.fields.AwareDateTime(format="iso")
+    received_to = ma.fields.AwareDateTime(format="iso")
+    overdue = ma.fields.Boolean(metadata={"description": "past the category's target time, still open"})
+    has_media = ma.fields.Boolean()
+    q = ma.fields.String(
+        validate=ma.validate.Length(min=2, max=200), metadata={"description": "text in the description"}
+    )
+    sort = ma.fields.String(
+        load_default="received", validate=ma.validate.OneOf(["received", "oldest", "supports", "due"])
+    )
+    limit = ma.fields.Integer(load_default=DEFAULT_LIMIT, validate=ma.validate.Range(1, MAX_LIMIT))
+    cursor = ma.fields.String()
+
+
+def queue_item(report: Any) -> dict[str, Any]:
+    return {
+        "reference": report.reference,
+        "status": report.status,
+        "category": {"code": report.category.code, "name": report.category.name},
+        "program": report.program.code,
+        "received_at": report.received_at.isoformat(),
+        "due_at": report.due_at.isoformat() if report.due_at else None,
+        "commune": report.commune_code,
+        "unit": (report.routing.get("unit") or {}).get("code"),
+        "support_count": report.support_count,
+        "location": {"lat": report.lat, "lon": report.lon},
+        "version": report.version,
+    }

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session, joinedload, selectinload
 
-from backend.directory.models import Agent
-from backend.errors import DomainError
+from backend.directory.models import Agent, Category, Program, Unit
+from backend.errors import DomainError, InvalidQuery
+from backend.media.models import Media
+from backend.pagination import Page, decode_cursor, paginate
 from backend.reports import services as reports
 from backend.reports.models import Report, ReportEvent
 from backend.triage import workflow
@@ -122,3 +124,90 @@ def transition(
     session.flush()
     session.refresh(report)
     return report
+
+
+SORTS = {
+    # name: (column, descending)
+    "received": (Report.received_at, True),
+    "oldest": (Report.received_at, False),
+    "supports": (Report.support_count, True),
+    "due": (Report.due_at, False),
+}
+
+
+def queue(
+    session: Session,
+    agent: Agent,
+    *,
+    filters: dict[str, Any],
+    sort: str,
+    limit: int,
+    cursor: str | None,
+    now: datetime,
+) -> tuple[Page[Report], dict[str, int]]:
+    """The agent's queue: their directorate's reports (admins: all), filtered, in a stable order,
+    one keyset page at a time; and the count per status under the same filters."""
+    conditions = _queue_conditions(session, agent, filters, now)
+    column, descending = SORTS[sort]
+    query = (
+        select(Report)
+        .where(*conditions)
+        .options(joinedload(Report.category), joinedload(Report.program), selectinload(Report.events))
+        .order_by(column.desc() if descending else column.asc(), Report.id.desc() if descending else Report.id.asc())
+        .limit(limit + 1)
+    )
+    if filters.get("status"):
+        query = query.where(Report.status.in_(filters["status"]))
+    if cursor is not None:
+        value, last_id = decode_cursor(cursor, 2)
+        if sort in ("received", "oldest", "due") and value is not None:
+            try:
+                value = datetime.fromisoformat(value)
+            except (TypeError, ValueError):
+                raise InvalidQuery("cursor", "not a cursor returned by this endpoint", code="invalid_cursor") from None
+        if not isinstance(last_id, int):
+            raise InvalidQuery("cursor", "not a cursor returned by this endpoint", code="invalid_cursor")
+        after = column < value if descending else column > value
+        tie = Report.id < last_id if descending else Report.id > last_id
+        query = query.where(or_(after, and_(column == value, tie)))
+    rows = list(session.scalars(query))
+
+    def key(report: Report) -> list[Any]:
+        value = getattr(report, column.key)
+        return [value.isoformat() if isinstance(value, datetime) else value, report.id]
+
+    counts = dict(session.execute(select(Report.status, func.count()).where(*conditions).group_by(Report.status)).all())
+    return paginate(rows, limit, key), counts
+
+
+def _queue_conditions(session: Session, agent: Agent, filters: dict[str, Any], now: datetime) -> list[Any]:
+    conditions: list[Any] = []
+    if agent.role != "admin":
+        conditions.append(Report.directorate_id == agent.directorate_id)
+    for name, model, column in (
+        ("category", Category, Report.category_id),
+        ("program", Program, Report.program_id),
+        ("unit", Unit, Report.unit_id),
+    ):
+        if filters.get(name):
+            found = session.scalar(select(model.id).where(model.code == filters[name]))
+            if found is None:
+                raise InvalidQuery(name, f"unknown {name}", code=f"unknown_{name}")
+            conditions.append(column == found)
+    if filters.get("commune"):
+        conditions.append(Report.commune_code == filters["commune"])
+    if filters.get("bbox"):
+        min_lon, min_lat, max_lon, max_lat = filters["bbox"]
+        conditions += [Report.lon.between(min_lon, max_lon), Report.lat.between(min_lat, max_lat)]
+    if filters.get("received_from"):
+        conditions.append(Report.received_at >= filters["received_from"])
+    if filters.get("received_to"):
+        conditions.append(Report.received_at < filters["received_to"])
+    if filters.get("overdue"):
+        conditions += [Report.due_at < now, Report.status.in_(workflow.ACTIVE)]
+    if filters.get("has_media") is not None:
+        exists = select(Media.id).where(Media.report_id == Report.id).exists()
+        conditions.append(exists if filters["has_media"] else ~exists)
+    if filters.get("q"):
+        conditions.append(func.lower(Report.description).contains(filters["q"].lower(), autoescape=True))
+    return conditions

@@ -23,6 +23,30 @@ def _if_match_version() -> int | None:
     return None
 
 
+@blp.route("/triage/reports")
+class Queue(MethodView):
+    @blp.arguments(schemas.QueueQuerySchema(), location="query")
+    @blp.response(200, description="items, next_cursor, counts per status under the same filters")
+    @blp.doc(security=[{"AgentToken": []}])
+    def get(self, args):
+        """Your directorate's queue: filters, a stable order, keyset pages, counts per status"""
+        filters = {k: v for k, v in args.items() if k not in ("sort", "limit", "cursor")}
+        page, counts = services.queue(
+            db_session(),
+            current_agent(),
+            filters=filters,
+            sort=args["sort"],
+            limit=args["limit"],
+            cursor=args.get("cursor"),
+            now=utcnow(),
+        )
+        response = jsonify(
+            {"items": [schemas.queue_item(r) for r in page.items], "next_cursor": page.next_cursor, "counts": counts}
+        )
+        response.headers["Cache-Control"] = "private, no-store"
+        return response, 200
+
+
 @blp.route("/triage/reports/<string:reference>")
 class TriageReport(MethodView):
     @blp.response(200, description="The whole report: contact (with consent), originals, trail, allowed moves")
