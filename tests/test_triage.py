@@ -151,3 +151,41 @@ def test_the_queue_holds_the_directorate_s_reports_filtered_paged_and_counted(cl
 def test_bad_queue_queries_are_422(client, dvd, query):
     response = client.get(f"/api/v1/triage/reports?{query}", headers=dvd)
     assert response.status_code == 422, query
+
+
+def test_notes_assignment_and_priority_are_traced(app, client, dvd, dvd_supervisor):
+    reference = pothole(client)
+    base = f"/api/v1/triage/reports/{reference}"
+    public = client.post(f"{base}/notes", json={"text": "Intervention prévue lundi", "public": True}, headers=dvd)
+    assert public.status_code == 201
+    client.post(f"{base}/notes", json={"text": "Voir avec la mairie"}, headers=dvd)
+    timeline = client.get(f"/api/v1/reports/{reference}").get_json()["timeline"]
+    assert [e.get("note") for e in timeline if e["kind"] == "note"] == ["Intervention prévue lundi"]
+
+    refused = client.put(
+        f"{base}/assignment", json={"agent": "agent.dvd@seinesaintdenis.fr", "version": 1}, headers=dvd
+    )
+    assert (refused.status_code, refused.get_json()["code"]) == (403, "forbidden_for_role")
+    assigned = client.put(
+        f"{base}/assignment",
+        json={"agent": "agent.dvd@seinesaintdenis.fr"},
+        headers={**dvd_supervisor, "If-Match": '"1"'},
+    )
+    assert assigned.status_code == 200, assigned.get_json()
+    assert assigned.headers["ETag"] == '"2"'
+    unknown = client.put(
+        f"{base}/assignment", json={"agent": "agent.dea@seinesaintdenis.fr", "version": 2}, headers=dvd_supervisor
+    )
+    assert (unknown.status_code, unknown.get_json()["code"]) == (422, "unknown_agent")
+    urgent = client.put(f"{base}/priority", json={"priority": "urgent", "version": 2}, headers=dvd)
+    assert urgent.get_json()["priority"] == "urgent"
+    stale = client.put(f"{base}/priority", json={"priority": "low", "version": 2}, headers=dvd)
+    assert stale.get_json()["code"] == "stale_report"
+
+    other = pothole(client)
+    mine = queue(client, dvd, "assigned=me")
+    assert [r["reference"] for r in mine["items"]] == [reference]
+    assert [r["reference"] for r in queue(client, dvd, "assigned=nobody")["items"]] == [other]
+    assert [r["reference"] for r in queue(client, dvd, "sort=priority")["items"]] == [reference, other]
+    trail = client.get(base, headers=dvd).get_json()["trail"]
+    assert [e["kind"] for e in trail][-2:] == ["assigned", "priority"]

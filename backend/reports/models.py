@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base, utcnow
@@ -66,6 +66,9 @@ class Report(Base):
     commune_code: Mapped[str | None] = mapped_column(String(8), index=True)
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     support_count: Mapped[int] = mapped_column(default=0)
+    # Triage: who works on it, and how urgent it is (0 low, 1 normal, 2 high, 3 urgent).
+    assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    priority: Mapped[int] = mapped_column(default=1, server_default=text("1"), index=True)
     client_id: Mapped[str | None] = mapped_column(String(36), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))

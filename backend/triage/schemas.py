@@ -11,6 +11,7 @@ from backend.fields import BBOX_METADATA, BBoxField
 from backend.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from backend.reports.models import STATUSES
 from backend.reports.schemas import ReportPublicSchema, media_view
+from backend.triage.services import PRIORITY_NAMES
 from backend.triage.workflow import targets
 
 
@@ -61,6 +62,8 @@ def agent_view(report: Any, agent: Any) -> dict[str, Any]:
         for e in report.events
     ]
     body["allowed_moves"] = targets(agent.role, report.status)
+    body["priority"] = PRIORITY_NAMES[report.priority]
+    body["assigned_agent_id"] = report.assigned_agent_id
     return body
 
 
@@ -80,8 +83,9 @@ class QueueQuerySchema(ma.Schema):
     q = ma.fields.String(
         validate=ma.validate.Length(min=2, max=200), metadata={"description": "text in the description"}
     )
+    assigned = ma.fields.String(metadata={"description": "me, nobody, or an agent's e-mail"})
     sort = ma.fields.String(
-        load_default="received", validate=ma.validate.OneOf(["received", "oldest", "supports", "due"])
+        load_default="received", validate=ma.validate.OneOf(["received", "oldest", "supports", "due", "priority"])
     )
     limit = ma.fields.Integer(load_default=DEFAULT_LIMIT, validate=ma.validate.Range(1, MAX_LIMIT))
     cursor = ma.fields.String()
@@ -98,6 +102,23 @@ def queue_item(report: Any) -> dict[str, Any]:
         "commune": report.commune_code,
         "unit": (report.routing.get("unit") or {}).get("code"),
         "support_count": report.support_count,
+        "priority": PRIORITY_NAMES[report.priority],
+        "assigned_agent_id": report.assigned_agent_id,
         "location": {"lat": report.lat, "lon": report.lon},
         "version": report.version,
     }
+
+
+class NoteSchema(ma.Schema):
+    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=4000))
+    public = ma.fields.Boolean(load_default=False, metadata={"description": "Shown on the public timeline"})
+
+
+class AssignmentSchema(ma.Schema):
+    agent = ma.fields.String(allow_none=True, required=True, metadata={"description": "E-mail, or null for nobody"})
+    version = ma.fields.Integer()
+
+
+class PrioritySchema(ma.Schema):
+    priority = ma.fields.String(required=True, validate=ma.validate.OneOf(["low", "normal", "high", "urgent"]))
+    version = ma.fields.Integer()

@@ -126,12 +126,117 @@ def transition(
     return report
 
 
+PRIORITIES = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+PRIORITY_NAMES = {value: name for name, value in PRIORITIES.items()}
+
+
+class SupervisorsOnly(DomainError):
+    code = "forbidden_for_role"
+    status = 403
+    message = "Only a supervisor (or an admin) may do this."
+
+
+class UnknownAgent(DomainError):
+    code = "unknown_agent"
+    status = 422
+    message = "No active agent of this directorate has this e-mail."
+
+
+def add_note(session: Session, agent: Agent, reference: str, *, text: str, public: bool, now: datetime) -> Report:
+    """A note on the trail: public (shown on the public timeline) or internal (agents only)."""
+    report = visible_report(session, agent, reference)
+    session.add(
+        ReportEvent(
+            report_id=report.id,
+            kind="note",
+            at=now,
+            actor_type="agent",
+            actor_id=agent.id,
+            public=public,
+            data={"note": text} if public else {"internal_note": text},
+        )
+    )
+    session.flush()
+    return report
+
+
+def assign(
+    session: Session, agent: Agent, reference: str, *, assignee_email: str | None, version: int | None, now: datetime
+) -> Report:
+    """Give the report to an agent of its directorate (or to nobody); supervisors only."""
+    if agent.role not in ("supervisor", "admin"):
+        raise SupervisorsOnly()
+    report = visible_report(session, agent, reference)
+    assignee = None
+    if assignee_email:
+        assignee = session.scalar(
+            select(Agent).where(
+                Agent.email == assignee_email.strip().lower(),
+                Agent.active.is_(True),
+                Agent.directorate_id == report.directorate_id,
+            )
+        )
+        if assignee is None:
+            raise UnknownAgent(errors={"json": {"agent": ["no active agent of this directorate"]}})
+    return _change(
+        session,
+        agent,
+        report,
+        version,
+        now,
+        "assigned",
+        {"assigned_agent_id": assignee.id if assignee else None},
+        {"agent": assignee.email if assignee else None},
+    )
+
+
+def set_priority(
+    session: Session, agent: Agent, reference: str, *, priority: str, version: int | None, now: datetime
+) -> Report:
+    report = visible_report(session, agent, reference)
+    return _change(
+        session, agent, report, version, now, "priority", {"priority": PRIORITIES[priority]}, {"priority": priority}
+    )
+
+
+def _change(
+    session: Session,
+    agent: Agent,
+    report: Report,
+    version: int | None,
+    now: datetime,
+    kind: str,
+    values: dict[str, Any],
+    data: dict[str, Any],
+) -> Report:
+    """Apply ``values`` if ``version`` is current (compare-and-set), and trace it (internal)."""
+    if version is None:
+        raise VersionRequired()
+    changed = session.execute(
+        update(Report)
+        .where(Report.id == report.id, Report.version == version)
+        .values(**values, version=Report.version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise StaleReport()
+    session.add(
+        ReportEvent(
+            report_id=report.id, kind=kind, at=now, actor_type="agent", actor_id=agent.id, public=False, data=data
+        )
+    )
+    session.flush()
+    session.refresh(report)
+    return report
+
+
 SORTS = {
     # name: (column, descending)
     "received": (Report.received_at, True),
     "oldest": (Report.received_at, False),
     "supports": (Report.support_count, True),
     "due": (Report.due_at, False),
+    "priority": (Report.priority, True),
 }
 
 
@@ -194,6 +299,16 @@ def _queue_conditions(session: Session, agent: Agent, filters: dict[str, Any], n
             if found is None:
                 raise InvalidQuery(name, f"unknown {name}", code=f"unknown_{name}")
             conditions.append(column == found)
+    assigned = filters.get("assigned")
+    if assigned == "me":
+        conditions.append(Report.assigned_agent_id == agent.id)
+    elif assigned == "nobody":
+        conditions.append(Report.assigned_agent_id.is_(None))
+    elif assigned:
+        assignee = session.scalar(select(Agent.id).where(Agent.email == assigned.strip().lower()))
+        if assignee is None:
+            raise InvalidQuery("assigned", "me, nobody, or an agent's e-mail", code="unknown_agent")
+        conditions.append(Report.assigned_agent_id == assignee)
     if filters.get("commune"):
         conditions.append(Report.commune_code == filters["commune"])
     if filters.get("bbox"):

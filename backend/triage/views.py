@@ -87,3 +87,58 @@ class Transitions(MethodView):
         response = jsonify(schemas.agent_view(report, agent))
         response.headers["ETag"] = _etag(report)
         return response, 200
+
+
+def _answer(report, agent, status: int = 200):
+    response = jsonify(schemas.agent_view(report, agent))
+    response.headers["ETag"] = _etag(report)
+    return response, status
+
+
+def _version(data) -> int | None:
+    return data["version"] if data.get("version") is not None else _if_match_version()
+
+
+@blp.route("/triage/reports/<string:reference>/notes")
+class Notes(MethodView):
+    @json_body()
+    @blp.arguments(schemas.NoteSchema())
+    @blp.response(201, description="The report with the note on its trail")
+    @blp.doc(security=[{"AgentToken": []}])
+    def post(self, data, reference: str):
+        """Add a note: public (on the public timeline) or internal (agents only)"""
+        agent = current_agent()
+        report = services.add_note(
+            db_session(), agent, reference, text=data["text"].strip(), public=data["public"], now=utcnow()
+        )
+        return _answer(report, agent, 201)
+
+
+@blp.route("/triage/reports/<string:reference>/assignment")
+class Assignment(MethodView):
+    @json_body()
+    @blp.arguments(schemas.AssignmentSchema())
+    @blp.response(200, description="The report, assigned")
+    @blp.doc(security=[{"AgentToken": []}])
+    def put(self, data, reference: str):
+        """Assign the report to an agent of its directorate, or to nobody (supervisors)"""
+        agent = current_agent()
+        report = services.assign(
+            db_session(), agent, reference, assignee_email=data["agent"], version=_version(data), now=utcnow()
+        )
+        return _answer(report, agent)
+
+
+@blp.route("/triage/reports/<string:reference>/priority")
+class Priority(MethodView):
+    @json_body()
+    @blp.arguments(schemas.PrioritySchema())
+    @blp.response(200, description="The report with its new priority")
+    @blp.doc(security=[{"AgentToken": []}])
+    def put(self, data, reference: str):
+        """Set the report's priority: low, normal, high, urgent"""
+        agent = current_agent()
+        report = services.set_priority(
+            db_session(), agent, reference, priority=data["priority"], version=_version(data), now=utcnow()
+        )
+        return _answer(report, agent)
