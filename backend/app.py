@@ -12,6 +12,7 @@ from backend.db import Database
 from backend.directory.agents import Throttle
 from backend.directory.views import auth_blp
 from backend.directory.views import blp as directory_blp
+from backend.mail import make_mailer
 from backend.media.views import blp as media_blp
 from backend.queue import InlineQueue, RqQueue
 from backend.reports.views import blp as reports_blp
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.extensions["signal93.router"] = Router(refresh_seconds=settings.routing_refresh_seconds)
     app.extensions["signal93.storage"] = make_storage(settings.media_storage_url)
     app.extensions["signal93.sign_in_throttle"] = _sign_in_throttle(settings)
+    app.extensions["signal93.mailer"] = make_mailer(settings.smtp_url, settings.instance_path)
     app.extensions["signal93.queue"] = (
         RqQueue(app.extensions["signal93.redis"])
         if app.extensions["signal93.redis"] is not None

@@ -12,9 +12,10 @@ from backend.directory.models import Agent, Category, Program, Unit
 from backend.errors import DomainError, InvalidQuery
 from backend.media.models import Media
 from backend.pagination import Page, decode_cursor, paginate
+from backend.queue import after_commit
 from backend.reports import services as reports
 from backend.reports.models import Report, ReportEvent
-from backend.triage import workflow
+from backend.triage import notifications, workflow
 
 
 class InvalidTransition(DomainError):
@@ -61,6 +62,7 @@ def transition(
     note: str | None = None,
     note_public: bool = False,
     duplicate_of: str | None = None,
+    queue: Any = None,
 ) -> Report:
     """Move the report along the workflow, if ``version`` is still current; flush.
 
@@ -110,19 +112,20 @@ def transition(
             .values(support_count=Report.support_count + report.support_count + 1)
             .execution_options(synchronize_session=False)
         )
-    session.add(
-        ReportEvent(
-            report_id=report.id,
-            kind="status",
-            at=now,
-            actor_type="agent",
-            actor_id=agent.id,
-            public=to in workflow.PUBLIC_CHANGES,
-            data=data,
-        )
+    event = ReportEvent(
+        report_id=report.id,
+        kind="status",
+        at=now,
+        actor_type="agent",
+        actor_id=agent.id,
+        public=to in workflow.PUBLIC_CHANGES,
+        data=data,
     )
+    session.add(event)
     session.flush()
     session.refresh(report)
+    if queue is not None and notifications.should_tell(report, to):
+        after_commit(session, queue, notifications.JOB, event.id)
     return report
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from flask.views import MethodView
 
 from backend.db import utcnow
@@ -83,6 +83,7 @@ class Transitions(MethodView):
             note=data.get("note"),
             note_public=data.get("note_public", False),
             duplicate_of=data.get("duplicate_of"),
+            queue=current_app.extensions["signal93.queue"],
         )
         response = jsonify(schemas.agent_view(report, agent))
         response.headers["ETag"] = _etag(report)

@@ -1,0 +1,90 @@
+"""Reporters who consented hear of public status changes by e-mail, through a real SMTP server."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.app import create_app
+from backend.mail import SmtpMailer
+from backend.queue import InlineQueue
+from backend.triage import jobs
+from tests.factories import report_payload, submit
+from tests.test_agents import bearer, create, sign_in
+
+
+@pytest.fixture
+def mailing_app(settings, database, smtp_server):
+    url, box = smtp_server
+    app = create_app(settings.__class__(**{**settings.__dict__, "smtp_url": url}), database=database)
+
+    def in_app(call):
+        with app.app_context():
+            return call()
+
+    app.extensions["signal93.queue"] = InlineQueue(runner=in_app)  # jobs in-process in both CI passes
+    return app, box
+
+
+def test_the_reporter_is_told_in_french_once_per_public_change(mailing_app):
+    app, box = mailing_app
+    client = app.test_client()
+    contact = {"name": "Awa", "email": "awa@example.org", "consent_contact": True}
+    reference = submit(client, report_payload(reporter=contact)).get_json()["reference"]
+    create(app, "agent.mail@seinesaintdenis.fr")
+    agent = bearer(sign_in(client, "agent.mail@seinesaintdenis.fr").get_json()["token"])
+    url = f"/api/v1/triage/reports/{reference}/transitions"
+
+    client.post(
+        url,
+        json={
+            "to": "acknowledged",
+            "note": "Équipe prévenue, intervention sous 7 jours",
+            "note_public": True,
+            "version": 1,
+        },
+        headers=agent,
+    )
+    assert len(box.messages) == 1
+    mail = box.messages[0]
+    assert mail["To"] == "awa@example.org"
+    assert mail["Subject"] == f"Votre signalement {reference} a été pris en compte"
+    body = mail.get_content()
+    assert "Équipe prévenue, intervention sous 7 jours" in body
+    assert f"http://signal93.test/api/v1/reports/{reference}" in body
+
+    client.post(url, json={"to": "in_progress", "note": "bon de commande 42", "version": 2}, headers=agent)
+    assert len(box.messages) == 1  # not a change reporters are told of
+    client.post(url, json={"to": "resolved", "version": 3}, headers=agent)
+    assert [m["Subject"] for m in box.messages][-1] == f"Votre signalement {reference} est résolu"
+
+    trail = client.get(f"/api/v1/triage/reports/{reference}", headers=agent).get_json()["trail"]
+    notified = [e for e in trail if e["kind"] == "reporter_notified"]
+    assert [e["data"]["status"] for e in notified] == ["acknowledged", "resolved"]
+    with app.app_context():  # the job run again (a retry) sends nothing more
+        jobs.notify_reporter(notified[0]["data"]["event_id"])
+    assert len(box.messages) == 2
+
+
+def test_no_mail_without_consent_or_address(mailing_app):
+    app, box = mailing_app
+    client = app.test_client()
+    quiet = submit(client, report_payload(reporter={"email": "quiet@example.org"})).get_json()["reference"]
+    anonymous = submit(client, report_payload()).get_json()["reference"]
+    create(app, "agent.quiet@seinesaintdenis.fr")
+    agent = bearer(sign_in(client, "agent.quiet@seinesaintdenis.fr").get_json()["token"])
+    for reference in (quiet, anonymous):
+        response = client.post(
+            f"/api/v1/triage/reports/{reference}/transitions", json={"to": "acknowledged", "version": 1}, headers=agent
+        )
+        assert response.status_code == 200
+    assert box.messages == []
+
+
+def test_mail_goes_to_the_outbox_without_smtp(app, client, tmp_path, settings):
+    from backend.mail import make_mailer
+
+    mailer = make_mailer(None, settings.instance_path)
+    mailer.send("x@example.org", "Sujet", "Corps du message")
+    (written,) = (settings.instance_path / "outbox").glob("*.eml")
+    assert "Sujet" in written.read_text()
+    assert isinstance(make_mailer("smtp://127.0.0.1:2525", settings.instance_path), SmtpMailer)
