@@ -190,3 +190,23 @@ def test_notes_assignment_and_priority_are_traced(app, client, dvd, dvd_supervis
     assert [r["reference"] for r in queue(client, dvd, "sort=priority")["items"]] == [reference, other]
     trail = client.get(base, headers=dvd).get_json()["trail"]
     assert [e["kind"] for e in trail][-2:] == ["assigned", "priority"]
+
+
+def test_the_queue_exports_as_csv(client, dvd):
+    import csv
+    import io
+
+    references = [pothole(client, description=f"Trou, avec une virgule ; n°{i}") for i in range(3)]
+    response = client.get("/api/v1/triage/reports.csv?status=open", headers=dvd)
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0][:3] == ["reference", "status", "program"]
+    assert [r[0] for r in rows[1:]] == references[::-1]
+    assert rows[1][-1] == "Trou, avec une virgule ; n°2"
+    assert "awa@example.org" not in response.get_data(as_text=True)  # no contact in the export
+
+
+def test_a_bad_filter_of_the_export_is_a_422_not_a_broken_download(client, dvd):
+    response = client.get("/api/v1/triage/reports.csv?unit=DVD-T99", headers=dvd)
+    assert (response.status_code, response.get_json()["code"]) == (422, "unknown_unit")

@@ -14,7 +14,7 @@ from backend.media.models import Media
 from backend.pagination import Page, decode_cursor, paginate
 from backend.queue import after_commit
 from backend.reports import services as reports
-from backend.reports.models import Report, ReportEvent
+from backend.reports.models import Report, ReportEvent, format_reference
 from backend.triage import notifications, workflow
 
 
@@ -329,3 +329,84 @@ def _queue_conditions(session: Session, agent: Agent, filters: dict[str, Any], n
     if filters.get("q"):
         conditions.append(func.lower(Report.description).contains(filters["q"].lower(), autoescape=True))
     return conditions
+
+
+CSV_COLUMNS = (
+    "reference",
+    "status",
+    "program",
+    "category",
+    "received_at",
+    "due_at",
+    "commune",
+    "unit",
+    "priority",
+    "support_count",
+    "lat",
+    "lon",
+    "description",
+)
+
+
+def queue_csv_query(session: Session, agent: Agent, *, filters: dict[str, Any], now: datetime) -> Any:
+    """The statement of the CSV export (filters checked now, so a bad one is a 422, not a broken
+    download). Run it with ``yield_per`` to read in batches: constant memory."""
+    conditions = _queue_conditions(session, agent, filters, now)
+    if filters.get("status"):
+        conditions.append(Report.status.in_(filters["status"]))
+    return (
+        select(
+            Report.id,
+            Report.received_at,
+            Report.status,
+            Program.code,
+            Category.code,
+            Report.due_at,
+            Report.commune_code,
+            Unit.code,
+            Report.priority,
+            Report.support_count,
+            Report.lat,
+            Report.lon,
+            Report.description,
+        )
+        .join(Program, Report.program_id == Program.id)
+        .join(Category, Report.category_id == Category.id)
+        .outerjoin(Unit, Report.unit_id == Unit.id)
+        .where(*conditions)
+        .order_by(Report.received_at.desc(), Report.id.desc())
+        .execution_options(yield_per=500)
+    )
+
+
+def csv_values(row: Any) -> list[Any]:
+    (
+        report_id,
+        received_at,
+        status,
+        program,
+        category,
+        due_at,
+        commune,
+        unit,
+        priority,
+        supports,
+        lat,
+        lon,
+        description,
+    ) = row
+    return [
+        format_reference(received_at, report_id),
+        status,
+        program,
+        category,
+        received_at.isoformat(),
+        due_at.isoformat() if due_at else "",
+        commune or "",
+        unit or "",
+        PRIORITY_NAMES[priority],
+        supports,
+        lat,
+        lon,
+        description,
+    ]

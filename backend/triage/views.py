@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+import csv
+import io
+
+from flask import Response, current_app, jsonify, request, stream_with_context
 from flask.views import MethodView
 
 from backend.db import utcnow
@@ -45,6 +48,41 @@ class Queue(MethodView):
         )
         response.headers["Cache-Control"] = "private, no-store"
         return response, 200
+
+
+@blp.route("/triage/reports.csv")
+class QueueCsv(MethodView):
+    @blp.arguments(schemas.QueueQuerySchema(), location="query")
+    @blp.response(200, description="UTF-8 CSV with a header row, streamed", content_type="text/csv")
+    @blp.doc(security=[{"AgentToken": []}])
+    def get(self, args):
+        """The filtered queue as CSV (UTF-8, header row), streamed in constant memory"""
+        filters = {k: v for k, v in args.items() if k not in ("sort", "limit", "cursor")}
+        query = services.queue_csv_query(db_session(), current_agent(), filters=filters, now=utcnow())
+        database = current_app.extensions["signal93.db"]
+
+        def lines():
+            # Its own session: the request's is committed and closed before the body streams.
+            session = database.session()
+            try:
+                buffer = io.StringIO()
+                writer = csv.writer(buffer)
+                writer.writerow(services.CSV_COLUMNS)
+                for row in session.execute(query):
+                    writer.writerow(services.csv_values(row))
+                    if buffer.tell() > 64 * 1024:
+                        yield buffer.getvalue()
+                        buffer.seek(0)
+                        buffer.truncate()
+                yield buffer.getvalue()
+            finally:
+                session.close()
+
+        headers = {
+            "Content-Disposition": 'attachment; filename="signalements.csv"',
+            "Cache-Control": "private, no-store",
+        }
+        return Response(stream_with_context(lines()), mimetype="text/csv", headers=headers)
 
 
 @blp.route("/triage/reports/<string:reference>")
