@@ -210,3 +210,44 @@ def test_the_queue_exports_as_csv(client, dvd):
 def test_a_bad_filter_of_the_export_is_a_422_not_a_broken_download(client, dvd):
     response = client.get("/api/v1/triage/reports.csv?unit=DVD-T99", headers=dvd)
     assert (response.status_code, response.get_json()["code"]) == (422, "unknown_unit")
+
+
+def test_a_supervisor_reroutes_a_report_to_another_directorate_which_then_has_it(client, dvd, dvd_supervisor, dea):
+    reference = pothole(client)
+    url = f"/api/v1/triage/reports/{reference}/reroute"
+    body = {"unit": "DEA-T8", "note": "C'est un avaloir bouché, pas la chaussée", "version": 1}
+    assert client.post(url, json=body, headers=dvd).get_json()["code"] == "forbidden_for_role"
+    assert client.post(url, json={**body, "note": ""}, headers=dvd_supervisor).status_code == 422
+    assert client.post(url, json={**body, "unit": "DEA-T99"}, headers=dvd_supervisor).get_json()["code"] == (
+        "invalid_reroute"
+    )
+    moved = client.post(url, json=body, headers=dvd_supervisor)
+    assert moved.status_code == 200, moved.get_json()
+    assert client.get(f"/api/v1/triage/reports/{reference}", headers=dvd).status_code == 404  # left DVD's queue
+    at_dea = client.get(f"/api/v1/triage/reports/{reference}", headers=dea).get_json()
+    assert at_dea["routing"]["unit"]["code"] == "DEA-T8"
+    assert at_dea["routing"]["rule"] == "manual"
+    assert at_dea["trail"][-1]["kind"] == "rerouted"
+    assert at_dea["trail"][-1]["data"]["internal_note"] == body["note"]
+    assert client.get(f"/api/v1/reports/{reference}").get_json()["routing"]["directorate"]["code"] == "DEA"
+
+
+def test_stats_count_and_measure_the_directorate_s_work(client, dvd):
+    first, _still_open = pothole(client), pothole(client)
+    move(client, dvd, first, 1, to="acknowledged")
+    move(client, dvd, first, 2, to="in_progress")
+    move(client, dvd, first, 3, to="resolved")
+    response = client.get("/api/v1/triage/stats", headers=dvd)
+    assert response.status_code == 200
+    figures = response.get_json()
+    assert figures["by_status"] == {"open": 1, "resolved": 1}
+    assert figures["by_category"] == {"nid-de-poule": 2}
+    assert figures["by_unit"] == {"DVD-T8": 2}
+    assert 0 <= figures["median_hours_to_acknowledge"] < 1
+    assert 0 <= figures["median_hours_to_resolve"] < 1
+    assert (
+        client.get(
+            "/api/v1/triage/stats?since=2030-01-01T00:00:00%2B00:00&until=2029-01-01T00:00:00%2B00:00", headers=dvd
+        ).status_code
+        == 422
+    )

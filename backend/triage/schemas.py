@@ -122,3 +122,14 @@ class AssignmentSchema(ma.Schema):
 class PrioritySchema(ma.Schema):
     priority = ma.fields.String(required=True, validate=ma.validate.OneOf(["low", "normal", "high", "urgent"]))
     version = ma.fields.Integer()
+
+
+class RerouteSchema(ma.Schema):
+    unit = ma.fields.String(required=True, metadata={"description": "The unit that takes the report, e.g. DEA-T6"})
+    note = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=4000))
+    version = ma.fields.Integer()
+
+
+class StatsQuerySchema(ma.Schema):
+    since = ma.fields.AwareDateTime(format="iso", metadata={"description": "default: 30 days ago"})
+    until = ma.fields.AwareDateTime(format="iso", metadata={"description": "default: now"})

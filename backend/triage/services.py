@@ -410,3 +410,92 @@ def csv_values(row: Any) -> list[Any]:
         lon,
         description,
     ]
+
+
+class RerouteRefused(DomainError):
+    code = "invalid_reroute"
+    status = 422
+    message = "The report cannot be rerouted there."
+
+
+def reroute(
+    session: Session, agent: Agent, reference: str, *, unit_code: str, note: str, version: int | None, now: datetime
+) -> Report:
+    """Send the report to another unit (of any directorate); supervisors only. The report leaves
+    this queue, the routing record says it was decided by hand, and the trail says why."""
+    if agent.role not in ("supervisor", "admin"):
+        raise SupervisorsOnly()
+    report = visible_report(session, agent, reference)
+    if not (note or "").strip():
+        raise NoteRequired("Rerouting needs a note saying why.", errors={"json": {"note": ["required"]}})
+    unit = session.scalar(select(Unit).where(Unit.code == unit_code, Unit.active.is_(True)))
+    if unit is None:
+        raise RerouteRefused(errors={"json": {"unit": ["unknown unit"]}})
+    if report.status not in workflow.ACTIVE:
+        raise RerouteRefused("Only an open report can be rerouted.", errors={"json": {"status": [report.status]}})
+    previous = {"directorate": report.routing["directorate"], "unit": report.routing.get("unit")}
+    routing = {
+        **report.routing,
+        "directorate": {"code": unit.directorate.code, "name": unit.directorate.name},
+        "unit": {"code": unit.code, "name": unit.name},
+        "referred_to": None,
+        "rule": "manual",
+        "message": f"Votre signalement a été transmis à : {unit.directorate.name} ({unit.name}).",
+    }
+    report = _change(
+        session,
+        agent,
+        report,
+        version,
+        now,
+        "rerouted",
+        {
+            "directorate_id": unit.directorate_id,
+            "unit_id": unit.id,
+            "referred_to_id": None,
+            "routing": routing,
+            "assigned_agent_id": None,
+        },
+        {"from": previous, "to": {"directorate": unit.directorate.code, "unit": unit.code}, "internal_note": note},
+    )
+    return report
+
+
+def stats(session: Session, agent: Agent, *, since: datetime, until: datetime) -> dict[str, Any]:
+    """Counts by status, category and unit, and median hours to acknowledge and to resolve, for
+    the reports received in [since, until) of the agent's directorate (admins: all)."""
+    scope = [Report.received_at >= since, Report.received_at < until]
+    if agent.role != "admin":
+        scope.append(Report.directorate_id == agent.directorate_id)
+
+    def counts(column: Any, join: Any = None) -> dict[str, int]:
+        query = select(column, func.count()).select_from(Report)
+        if join is not None:
+            query = query.outerjoin(*join)
+        return {key or "": n for key, n in session.execute(query.where(*scope).group_by(column))}
+
+    def median_hours(status: str) -> float | None:
+        first = (
+            select(ReportEvent.report_id, func.min(ReportEvent.at).label("at"))
+            .where(ReportEvent.kind == "status", ReportEvent.data["status"].as_string() == status)
+            .group_by(ReportEvent.report_id)
+            .subquery()
+        )
+        rows = session.execute(
+            select(Report.received_at, first.c.at).join(first, first.c.report_id == Report.id).where(*scope)
+        ).all()
+        hours = sorted((at - received).total_seconds() / 3600 for received, at in rows if at is not None)
+        if not hours:
+            return None
+        middle = len(hours) // 2
+        return round(hours[middle] if len(hours) % 2 else (hours[middle - 1] + hours[middle]) / 2, 2)
+
+    return {
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "by_status": counts(Report.status),
+        "by_category": counts(Category.code, (Category, Report.category_id == Category.id)),
+        "by_unit": counts(Unit.code, (Unit, Report.unit_id == Unit.id)),
+        "median_hours_to_acknowledge": median_hours("acknowledged"),
+        "median_hours_to_resolve": median_hours("resolved"),
+    }

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 from flask import Response, current_app, jsonify, request, stream_with_context
 from flask.views import MethodView
 
 from backend.db import utcnow
+from backend.errors import InvalidQuery
 from backend.http import Blueprint, current_agent, db_session, json_body
 from backend.triage import schemas, services
 
@@ -181,3 +183,39 @@ class Priority(MethodView):
             db_session(), agent, reference, priority=data["priority"], version=_version(data), now=utcnow()
         )
         return _answer(report, agent)
+
+
+@blp.route("/triage/reports/<string:reference>/reroute")
+class Reroute(MethodView):
+    @json_body()
+    @blp.arguments(schemas.RerouteSchema())
+    @blp.response(200, description="The report, now in another queue")
+    @blp.doc(security=[{"AgentToken": []}])
+    def post(self, data, reference: str):
+        """Reroute a report to another unit or directorate, saying why (supervisors)"""
+        agent = current_agent()
+        report = services.reroute(
+            db_session(),
+            agent,
+            reference,
+            unit_code=data["unit"],
+            note=data["note"].strip(),
+            version=_version(data),
+            now=utcnow(),
+        )
+        return _answer(report, agent)
+
+
+@blp.route("/triage/stats")
+class Stats(MethodView):
+    @blp.arguments(schemas.StatsQuerySchema(), location="query")
+    @blp.response(200, description="Counts by status, category, unit; median hours to acknowledge and resolve")
+    @blp.doc(security=[{"AgentToken": []}])
+    def get(self, args):
+        """Your directorate's figures over a window of received dates"""
+        now = utcnow()
+        until = args.get("until") or now
+        since = args.get("since") or until - timedelta(days=30)
+        if since >= until:
+            raise InvalidQuery("since", "must be before until")
+        return services.stats(db_session(), current_agent(), since=since, until=until)
