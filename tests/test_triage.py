@@ -251,3 +251,41 @@ def test_stats_count_and_measure_the_directorate_s_work(client, dvd):
         ).status_code
         == 422
     )
+
+
+def test_bulk_actions_are_all_or_nothing(client, dvd, dvd_supervisor, dea):
+    mine = [pothole(client) for _ in range(3)]
+    water = submit(client, report_payload("debordement-avaloir", at=AULNAY)).get_json()["reference"]
+    url = "/api/v1/triage/reports/bulk"
+    assert (
+        client.post(
+            url, json={"references": mine, "action": "transition", "to": "acknowledged"}, headers=dvd
+        ).get_json()["code"]
+        == "forbidden_for_role"
+    )
+    move(client, dvd, mine[0], 1, to="acknowledged")
+    refused = client.post(
+        url, json={"references": [*mine, water], "action": "transition", "to": "acknowledged"}, headers=dvd_supervisor
+    )
+    assert refused.status_code == 409
+    reasons = refused.get_json()["errors"]["json"]["references"]
+    assert set(reasons) == {mine[0], water}
+    assert [client.get(f"/api/v1/reports/{r}").get_json()["status"] for r in mine] == ["acknowledged", "open", "open"]
+    done = client.post(
+        url, json={"references": mine[1:], "action": "transition", "to": "acknowledged"}, headers=dvd_supervisor
+    )
+    assert done.status_code == 200, done.get_json()
+    assert [r["status"] for r in done.get_json()["changed"]] == ["acknowledged", "acknowledged"]
+    assigned = client.post(
+        url,
+        json={"references": mine, "action": "assign", "agent": "agent.dvd@seinesaintdenis.fr"},
+        headers=dvd_supervisor,
+    )
+    assert assigned.status_code == 200
+    assert len(queue(client, dvd, "assigned=me")["items"]) == 3
+    too_many = client.post(
+        url,
+        json={"references": [f"S93-2026-{i:06d}" for i in range(201)], "action": "assign", "agent": None},
+        headers=dvd_supervisor,
+    )
+    assert too_many.status_code == 422

@@ -133,3 +133,19 @@ class RerouteSchema(ma.Schema):
 class StatsQuerySchema(ma.Schema):
     since = ma.fields.AwareDateTime(format="iso", metadata={"description": "default: 30 days ago"})
     until = ma.fields.AwareDateTime(format="iso", metadata={"description": "default: now"})
+
+
+class BulkSchema(ma.Schema):
+    references = ma.fields.List(ma.fields.String(), required=True, validate=ma.validate.Length(min=1, max=200))
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(["transition", "assign"]))
+    to = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
+    note = ma.fields.String(validate=ma.validate.Length(max=4000))
+    note_public = ma.fields.Boolean(load_default=False)
+    agent = ma.fields.String(allow_none=True, metadata={"description": "For assign: an e-mail, or null"})
+
+    @ma.validates_schema
+    def _complete(self, data, **kwargs):
+        if data["action"] == "transition" and not data.get("to"):
+            raise ma.ValidationError({"to": ["required to move reports"]})
+        if data["action"] == "assign" and "agent" not in data:
+            raise ma.ValidationError({"agent": ["required to assign reports (null for nobody)"]})

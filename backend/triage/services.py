@@ -499,3 +499,69 @@ def stats(session: Session, agent: Agent, *, since: datetime, until: datetime) -
         "median_hours_to_acknowledge": median_hours("acknowledged"),
         "median_hours_to_resolve": median_hours("resolved"),
     }
+
+
+MAX_BULK = 200
+
+
+class BulkRefused(DomainError):
+    code = "bulk_refused"
+    status = 409
+    message = "Some reports refuse this action: none was changed."
+
+
+def bulk(
+    session: Session,
+    agent: Agent,
+    references: list[str],
+    *,
+    action: str,
+    now: datetime,
+    to: str | None = None,
+    note: str | None = None,
+    note_public: bool = False,
+    assignee_email: str | None = None,
+    queue: Any = None,
+) -> list[Report]:
+    """One transition or assignment on up to 200 reports, all or nothing: every report is
+    checked first, and one refusal refuses all, with the reasons by reference."""
+    if agent.role not in ("supervisor", "admin"):
+        raise SupervisorsOnly()
+    problems: dict[str, list[str]] = {}
+    found: list[Report] = []
+    for reference in dict.fromkeys(references):
+        try:
+            report = visible_report(session, agent, reference)
+        except DomainError:
+            problems[reference] = ["no such report in your queue"]
+            continue
+        if action == "transition":
+            if not workflow.allowed(agent.role, report.status, to or ""):
+                problems[reference] = [f"{report.status} → {to} is not allowed"]
+            elif to in workflow.NOTE_REQUIRED and not (note or "").strip():
+                problems[reference] = ["a note is required"]
+        found.append(report)
+    if problems:
+        raise BulkRefused(errors={"json": {"references": problems}})
+    changed = []
+    for report in found:
+        # Each report at the version just read: checked and changed in this one transaction.
+        if action == "transition":
+            changed.append(
+                transition(
+                    session,
+                    agent,
+                    report.reference,
+                    to=to or "",
+                    version=report.version,
+                    now=now,
+                    note=note,
+                    note_public=note_public,
+                    queue=queue,
+                )
+            )
+        else:
+            changed.append(
+                assign(session, agent, report.reference, assignee_email=assignee_email, version=report.version, now=now)
+            )
+    return changed

@@ -87,6 +87,30 @@ class QueueCsv(MethodView):
         return Response(stream_with_context(lines()), mimetype="text/csv", headers=headers)
 
 
+@blp.route("/triage/reports/bulk")
+class Bulk(MethodView):
+    @json_body()
+    @blp.arguments(schemas.BulkSchema())
+    @blp.response(200, description="The reports changed (all of them, or none: 409 with the reasons)")
+    @blp.doc(security=[{"AgentToken": []}])
+    def post(self, data):
+        """One move or assignment on up to 200 reports, all or nothing (supervisors)"""
+        agent = current_agent()
+        reports = services.bulk(
+            db_session(),
+            agent,
+            data["references"],
+            action=data["action"],
+            now=utcnow(),
+            to=data.get("to"),
+            note=data.get("note"),
+            note_public=data["note_public"],
+            assignee_email=data.get("agent"),
+            queue=current_app.extensions["signal93.queue"],
+        )
+        return {"changed": [schemas.queue_item(r) for r in reports]}
+
+
 @blp.route("/triage/reports/<string:reference>")
 class TriageReport(MethodView):
     @blp.response(200, description="The whole report: contact (with consent), originals, trail, allowed moves")
