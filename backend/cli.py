@@ -122,10 +122,10 @@ def zones_import(file, kind: str, srid: str, name_property: str, code_property: 
 @click.command("sweep")
 @with_appcontext
 def sweep_command() -> None:
-    """Send again the jobs of media left pending (after a Redis outage or a killed worker)."""
+    """Send again the jobs lost to a Redis outage or a killed worker (media, reporter e-mails)."""
     from backend.media import jobs
 
-    click.echo(f"{jobs.sweep()} pending media sent again.")
+    click.echo(f"{jobs.sweep()} lost jobs sent again.")
 
 
 @click.command("worker")

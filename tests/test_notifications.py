@@ -88,3 +88,37 @@ def test_mail_goes_to_the_outbox_without_smtp(app, client, tmp_path, settings):
     (written,) = (settings.instance_path / "outbox").glob("*.eml")
     assert "Sujet" in written.read_text()
     assert isinstance(make_mailer("smtp://127.0.0.1:2525", settings.instance_path), SmtpMailer)
+
+
+def test_an_e_mail_lost_with_its_job_is_sent_by_the_sweep(mailing_app, session):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from backend.db import utcnow
+    from backend.reports.models import ReportEvent
+    from backend.triage import notifications
+
+    app, box = mailing_app
+
+    class LostQueue:  # Redis was down: the job never left
+        def enqueue(self, job, *args):
+            pass
+
+    app.extensions["signal93.queue"], inline = LostQueue(), app.extensions["signal93.queue"]
+    client = app.test_client()
+    contact = {"email": "lost@example.org", "consent_contact": True}
+    reference = submit(client, report_payload(reporter=contact)).get_json()["reference"]
+    create(app, "agent.lost@seinesaintdenis.fr")
+    agent = bearer(sign_in(client, "agent.lost@seinesaintdenis.fr").get_json()["token"])
+    client.post(
+        f"/api/v1/triage/reports/{reference}/transitions", json={"to": "acknowledged", "version": 1}, headers=agent
+    )
+    assert box.messages == []
+    later = utcnow() + timedelta(minutes=6)
+    assert notifications.sweep(session, queue=inline, now=later) == 1
+    session.commit()
+    assert [m["To"] for m in box.messages] == ["lost@example.org"]
+    assert notifications.sweep(session, queue=inline, now=later) == 0  # told once
+    kinds = [e.kind for e in session.scalars(select(ReportEvent).order_by(ReportEvent.id))]
+    assert kinds.count("reporter_notified") == 1

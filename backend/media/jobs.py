@@ -29,11 +29,15 @@ def process_media(media_id: int) -> None:
 
 
 def sweep() -> int:
-    """Send again the jobs of media left pending (a lost job); returns how many."""
+    """Send again the jobs that were lost (media left pending, reporters not told); returns how many."""
+    from backend.triage import notifications
+
     database = current_app.extensions["signal93.db"]
     database.ensure_process_local()
+    queue = current_app.extensions["signal93.queue"]
     with database.transaction() as session:
-        return services.sweep(session, queue=current_app.extensions["signal93.queue"], now=utcnow())
+        now = utcnow()
+        return services.sweep(session, queue=queue, now=now) + notifications.sweep(session, queue=queue, now=now)
 
 
 SWEEP_EVERY = timedelta(minutes=2)

@@ -85,3 +85,32 @@ def notify_reporter(session: Session, event_id: int, *, mailer: Any, public_base
     )
     session.flush()
     return True
+
+
+def sweep(session: Session, *, queue: Any, now: datetime, stale_after: Any = None) -> int:
+    """Send again the e-mails whose job was lost (Redis down, worker killed): status changes a
+    reporter should hear of, older than a few minutes, with no ``reporter_notified`` yet."""
+    from datetime import timedelta
+
+    from backend.queue import after_commit
+    from backend.reports.models import Reporter
+
+    stale_after = stale_after or timedelta(minutes=5)
+    notified = select(ReportEvent.data["event_id"].as_integer()).where(ReportEvent.kind == "reporter_notified")
+    candidates = session.scalars(
+        select(ReportEvent.id)
+        .join(Reporter, Reporter.report_id == ReportEvent.report_id)
+        .where(
+            ReportEvent.kind == "status",
+            ReportEvent.data["status"].as_string().in_(TOLD),
+            ReportEvent.at < now - stale_after,
+            ReportEvent.at > now - timedelta(days=7),  # past a week, an e-mail would mislead more than help
+            Reporter.consent_contact.is_(True),
+            Reporter.email.is_not(None),
+            ReportEvent.id.not_in(notified),
+        )
+        .limit(1000)
+    ).all()
+    for event_id in candidates:
+        after_commit(session, queue, JOB, event_id)
+    return len(candidates)

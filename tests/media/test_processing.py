@@ -188,7 +188,7 @@ def test_the_sweep_command_finishes_what_was_left_pending(app, session, report_i
     session.commit()
     result = app.test_cli_runner().invoke(args=["sweep"])
     assert result.exit_code == 0, result.output
-    assert "1 pending media sent again." in result.output
+    assert "1 lost jobs sent again." in result.output
     if not TEST_REDIS_URL:  # in-process: done already; with Redis, a worker does it
         session.expire_all()
         assert session.get(Media, media.id).status == "ready"
