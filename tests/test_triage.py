@@ -289,3 +289,29 @@ def test_bulk_actions_are_all_or_nothing(client, dvd, dvd_supervisor, dea):
         headers=dvd_supervisor,
     )
     assert too_many.status_code == 422
+
+
+def test_an_agent_adds_a_photo_from_the_field(client, dvd, dea):
+    import io
+
+    from tests.media import files
+
+    reference = pothole(client)
+    url = f"/api/v1/triage/reports/{reference}/media"
+    data = {"photos": [(io.BytesIO(files.webp()), "terrain.webp")]}
+    added = client.post(url, data=data, content_type="multipart/form-data", headers=dvd)
+    assert added.status_code == 201, added.get_json()
+    assert added.get_json()["media"][0]["kind"] == "photo"
+    other = client.post(
+        url, data={"photos": [(io.BytesIO(files.webp()), "t.webp")]}, content_type="multipart/form-data", headers=dea
+    )
+    assert other.status_code == 404
+    bad = client.post(
+        url,
+        data={"photos": [(io.BytesIO(files.text_named_jpg()), "t.jpg")]},
+        content_type="multipart/form-data",
+        headers=dvd,
+    )
+    assert (bad.status_code, bad.get_json()["code"]) == (415, "unsupported_media_type")
+    trail = client.get(f"/api/v1/triage/reports/{reference}", headers=dvd).get_json()["trail"]
+    assert "media_added" in [e["kind"] for e in trail]

@@ -68,7 +68,7 @@ def _fingerprint(payload: Any, files: dict[str, list[bytes]]) -> str:
     return digest.hexdigest()
 
 
-def _media_intake() -> media_services.MediaIntake:
+def media_intake() -> media_services.MediaIntake:
     settings = _settings()
     return media_services.MediaIntake(
         storage=current_app.extensions["signal93.storage"],
@@ -151,7 +151,7 @@ class Reports(MethodView):
             idempotency_key=_idempotency_key(),
             fingerprint=_fingerprint(payload, files),
             files=files,
-            media=_media_intake(),
+            media=media_intake(),
         )
         report = submission.report
         body = schemas.created_view(report, submission.similar_reports, submission.reporter_token)
@@ -208,7 +208,7 @@ class ReportMedia(MethodView):
         if unknown:
             raise InvalidFields(errors={"files": {name: ["unknown file field"] for name in sorted(unknown)}})
         files = {name: [f.read() for f in request.files.getlist(name)] for name in ("photos", "video")}
-        rows = services.add_media(db_session(), reference, _reporter_token_header(), files, media=_media_intake())
+        rows = services.add_media(db_session(), reference, _reporter_token_header(), files, media=media_intake())
         return {"media": [schemas.media_view(m) for m in rows]}, 201
 
 

@@ -565,3 +565,35 @@ def bulk(
                 assign(session, agent, report.reference, assignee_email=assignee_email, version=report.version, now=now)
             )
     return changed
+
+
+def add_media(
+    session: Session, agent: Agent, reference: str, files: dict[str, list[bytes]], *, media: Any, now: datetime
+) -> list[Any]:
+    """Photos or a video added by an agent (a site visit, say); same checks as the reporter's."""
+    from backend.media import services as media_services
+
+    report = visible_report(session, agent, reference)
+    if not any(files.values()):
+        raise reports.InvalidReport({"photos": ["send at least one file"]}, "No file was sent.")
+    uploads = media_services.check_uploads(
+        files,
+        program=report.program.code,
+        max_photo_bytes=media.max_photo_bytes,
+        max_video_bytes=media.max_video_bytes,
+        max_pixels=media.max_pixels,
+    )
+    rows = media_services.attach(session, report.id, uploads, storage=media.storage, queue=media.queue)
+    session.add(
+        ReportEvent(
+            report_id=report.id,
+            kind="media_added",
+            at=now,
+            actor_type="agent",
+            actor_id=agent.id,
+            public=False,
+            data={"media_ids": [m.id for m in rows]},
+        )
+    )
+    session.flush()
+    return rows

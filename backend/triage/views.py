@@ -11,7 +11,9 @@ from flask.views import MethodView
 
 from backend.db import utcnow
 from backend.errors import InvalidQuery
-from backend.http import Blueprint, current_agent, db_session, json_body
+from backend.http import Blueprint, UnsupportedMediaType, current_agent, db_session, json_body
+from backend.reports.schemas import MediaUploadSchema, media_view
+from backend.reports.views import media_intake
 from backend.triage import schemas, services
 
 blp = Blueprint("triage", __name__, description="Directorate triage (agents, bearer token)")
@@ -243,3 +245,19 @@ class Stats(MethodView):
         if since >= until:
             raise InvalidQuery("since", "must be before until")
         return services.stats(db_session(), current_agent(), since=since, until=until)
+
+
+@blp.route("/triage/reports/<string:reference>/media")
+class AgentMedia(MethodView):
+    @blp.doc(
+        requestBody={"required": True, "content": {"multipart/form-data": {"schema": MediaUploadSchema}}},
+        security=[{"AgentToken": []}],
+    )
+    @blp.response(201, description="The media added")
+    def post(self, reference: str):
+        """Add photos (or a video) to a report of your directorate"""
+        if request.mimetype != "multipart/form-data":
+            raise UnsupportedMediaType(errors={"headers": {"Content-Type": ["must be multipart/form-data"]}})
+        files = {name: [f.read() for f in request.files.getlist(name)] for name in ("photos", "video")}
+        rows = services.add_media(db_session(), current_agent(), reference, files, media=media_intake(), now=utcnow())
+        return {"media": [media_view(m) for m in rows]}, 201
