@@ -128,6 +128,25 @@ def sweep_command() -> None:
     click.echo(f"{jobs.sweep()} lost jobs sent again.")
 
 
+@click.command("digest")
+@with_appcontext
+def digest_command() -> None:
+    """E-mail the units that take a digest of their new reports (a worker does it hourly)."""
+    from backend.triage.jobs import send_digests
+
+    click.echo(f"{send_digests()} digests sent.")
+
+
+@click.command("unit-secret")
+@click.argument("unit")
+@with_appcontext
+def unit_secret_command(unit: str) -> None:
+    """Print the key a unit's webhook receiver checks X-Signal93-Signature with."""
+    from backend.triage.notifications import webhook_secret
+
+    click.echo(webhook_secret(current_app.extensions["signal93.settings"].secret_key, unit))
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty (tests, one-off runs).")
 @with_appcontext
@@ -207,4 +226,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(zones_group)
     app.cli.add_command(sweep_command)
     app.cli.add_command(agents_group)
+    app.cli.add_command(digest_command)
+    app.cli.add_command(unit_secret_command)
     app.cli.add_command(worker_command)

@@ -216,8 +216,14 @@ def _load_directorates(session: Session, seeds_dir: Path, zones: dict[str, Zone]
                     "name": unit["name"],
                     "zone_id": zone.id if zone else None,
                     "active": True,
+                    "notify_method": unit.get("notify", "none"),
+                    "notify_target": unit.get("notify_target"),
                 },
             )
+            if unit.get("notify", "none") not in ("none", "email", "webhook") or (
+                unit.get("notify", "none") != "none" and not unit.get("notify_target")
+            ):
+                raise SeedError(f"directorates.toml: unit {unit['code']}: notify is email|webhook|none, with a target")
             report.count("units", status)
             unit_codes.add(unit["code"])
     _deactivate(session, Unit, unit_codes, report, "units")

@@ -122,3 +122,86 @@ def test_an_e_mail_lost_with_its_job_is_sent_by_the_sweep(mailing_app, session):
     assert notifications.sweep(session, queue=inline, now=later) == 0  # told once
     kinds = [e.kind for e in session.scalars(select(ReportEvent).order_by(ReportEvent.id))]
     assert kinds.count("reporter_notified") == 1
+
+
+@pytest.fixture
+def webhook_receiver():
+    """A real HTTP server on 127.0.0.1 that records what it is sent."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((dict(self.headers), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/signal93", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_webhook_unit_gets_a_signed_post_per_new_report(mailing_app, session, webhook_receiver):
+    import hashlib
+    import hmac
+    import json
+
+    from sqlalchemy import select
+
+    from backend.directory.models import Unit
+    from backend.routing.services import bump_revision
+    from backend.triage.notifications import webhook_secret
+
+    app, _ = mailing_app
+    url, received = webhook_receiver
+    unit = session.scalar(select(Unit).where(Unit.code == "DVD-T8"))
+    unit.notify_method, unit.notify_target = "webhook", url
+    bump_revision(session)
+    session.commit()
+    reference = submit(app.test_client(), report_payload()).get_json()["reference"]  # on RD 932 in Pantin: DVD-T8
+    assert len(received) == 1
+    headers, body = received[0]
+    payload = json.loads(body)
+    assert payload["reference"] == reference
+    assert payload["unit"] == "DVD-T8"
+    key = webhook_secret(app.extensions["signal93.settings"].secret_key, "DVD-T8").encode()
+    assert headers["X-Signal93-Signature"] == "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+    assert "awa@" not in body.decode()
+    from backend.reports.models import parse_reference
+    from backend.triage.jobs import notify_unit
+
+    with app.app_context():  # the job run again (a retry): nothing more is sent
+        notify_unit(parse_reference(reference)[1])
+    assert len(received) == 1
+
+
+def test_an_email_unit_gets_an_hourly_digest_of_its_new_reports(mailing_app, session):
+    from datetime import timedelta
+
+    from backend.db import utcnow
+    from backend.mail import SmtpMailer
+    from backend.triage import notifications
+
+    app, box = mailing_app
+    client = app.test_client()
+    # RD 986 in Saint-Denis: DVD's Plaine Commune unit, seeded with an e-mail digest.
+    references = [submit(client, report_payload(at=(2.3580, 48.9360))).get_json()["reference"] for _ in range(2)]
+    mailer = app.extensions["signal93.mailer"]
+    assert isinstance(mailer, SmtpMailer)
+    now = utcnow() + timedelta(seconds=1)
+    assert notifications.send_digests(session, mailer=mailer, public_base_url="http://signal93.test", now=now) == 1
+    (digest,) = box.messages
+    assert digest["To"] == "dvd-plaine-commune@signal93.invalid"
+    assert all(reference in digest.get_content() for reference in references)
+    assert notifications.send_digests(session, mailer=mailer, public_base_url="http://signal93.test", now=now) == 0

@@ -38,6 +38,10 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(200))
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # How the unit hears of new reports: "email" (a digest), "webhook" (a signed POST each), "none".
+    notify_method: Mapped[str] = mapped_column(String(8), default="none", server_default="none")
+    notify_target: Mapped[str | None] = mapped_column(String(500))
+    last_digest_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     directorate: Mapped[Directorate] = relationship(back_populates="units")

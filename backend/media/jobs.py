@@ -55,8 +55,11 @@ def schedule_sweeps(redis_client) -> None:
 
 
 def periodic_sweep() -> None:
-    """The sweep, then the next one (run by a worker's scheduler)."""
+    """The sweep and the units' digests, then the next run (by a worker's scheduler)."""
+    from backend.triage.jobs import send_digests
+
     sweep()
+    send_digests()
     redis_client = current_app.extensions["signal93.redis"]
     redis_client.delete(SWEEP_LOCK)
     schedule_sweeps(redis_client)

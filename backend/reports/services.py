@@ -26,6 +26,7 @@ from backend.media import images
 from backend.media import services as media_services
 from backend.observations.models import Taxon
 from backend.pagination import Page, decode_cursor, paginate
+from backend.queue import after_commit
 from backend.reports.models import (
     OPEN_STATUSES,
     Report,
@@ -162,6 +163,7 @@ def submit_report(
         uploads, data, location_source = _uploads_and_location(session, data, files or {}, router, media)
         report = prepare_report(session, data, router=router, now=now)
         report.location_source = location_source
+        notify_method = report.routing_notify_method
     except DomainError:
         # A retry of a report accepted earlier gets it back even if it would not pass today
         # (30 days later, or after its category was retired).
@@ -186,6 +188,8 @@ def submit_report(
     if report.reporter is not None:
         report.reporter.report_id = report.id
         connection.execute(_INSERT_REPORTER, _columns(report.reporter, Reporter))
+    if media is not None and notify_method == "webhook":
+        after_commit(session, media.queue, "backend.triage.jobs.notify_unit", report.id)
     rows = (
         media_services.attach(session, report.id, uploads, storage=media.storage, queue=media.queue) if uploads else []
     )
@@ -273,6 +277,8 @@ def prepare_report(session: Session, data: dict[str, Any], *, router: Router, no
     )
     # Relationships for the response (from the routing table's catalog), set without attaching
     # the report to the session: it is written with plain INSERT statements.
+    # How the unit hears of new reports (from the routing table: no query); not a column.
+    report.routing_notify_method = decision.unit.notify_method if decision.unit else "none"
     set_committed_value(report, "category", category)
     set_committed_value(report, "program", category.program)
     contact = data.get("reporter")

@@ -42,6 +42,7 @@ class Recipient:
     directorate_id: int | None = None
     directorate_code: str | None = None
     directorate_name: str | None = None
+    notify_method: str = "none"
 
 
 @dataclass

@@ -148,6 +148,7 @@ def load_table(session: Session, revision: str) -> RoutingTable:
             directorate_id=unit.directorate_id,
             directorate_code=unit.directorate.code,
             directorate_name=unit.directorate.name,
+            notify_method=unit.notify_method,
         )
         directory.units[unit.code] = recipient
         if unit.zone_id is not None:

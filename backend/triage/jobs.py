@@ -21,3 +21,42 @@ def notify_reporter(event_id: int) -> None:
             public_base_url=settings.public_base_url,
             now=utcnow(),
         )
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
+    import urllib.request
+
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 (unit's own URL)
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        if response.status >= 300:
+            raise RuntimeError(f"webhook answered {response.status}")
+
+
+def notify_unit(report_id: int) -> None:
+    """Tell a report's unit by webhook (retried by rq on failure)."""
+    database = current_app.extensions["signal93.db"]
+    database.ensure_process_local()
+    settings = current_app.extensions["signal93.settings"]
+    with database.transaction() as session:
+        notifications.notify_unit(
+            session,
+            report_id,
+            secret_key=settings.secret_key,
+            public_base_url=settings.public_base_url,
+            now=utcnow(),
+            post=_post,
+        )
+
+
+def send_digests() -> int:
+    """E-mail the units that take a digest of their new reports."""
+    database = current_app.extensions["signal93.db"]
+    database.ensure_process_local()
+    settings = current_app.extensions["signal93.settings"]
+    with database.transaction() as session:
+        return notifications.send_digests(
+            session,
+            mailer=current_app.extensions["signal93.mailer"],
+            public_base_url=settings.public_base_url,
+            now=utcnow(),
+        )

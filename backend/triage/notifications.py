@@ -114,3 +114,104 @@ def sweep(session: Session, *, queue: Any, now: datetime, stale_after: Any = Non
     for event_id in candidates:
         after_commit(session, queue, JOB, event_id)
     return len(candidates)
+
+
+# --- units -------------------------------------------------------------------------------------
+
+UNIT_JOB = "backend.triage.jobs.notify_unit"
+DIGEST_EVERY_HOURS = 1
+
+
+def webhook_secret(secret_key: str, unit_code: str) -> str:
+    """The key a unit's receiver checks ``X-Signal93-Signature`` with (``flask units secret``)."""
+    import hashlib
+    import hmac
+
+    return hmac.new(secret_key.encode(), f"signal93-webhook:{unit_code}".encode(), hashlib.sha256).hexdigest()
+
+
+def notify_unit(
+    session: Session, report_id: int, *, secret_key: str, public_base_url: str, now: datetime, post: Any
+) -> bool:
+    """POST a signed JSON summary of a new report to its unit's webhook, once (``unit_notified``
+    on the trail). ``post(url, body, headers)`` raises on failure, so the job is retried."""
+    import hashlib
+    import hmac
+    import json
+
+    from backend.directory.models import Unit
+
+    report = session.get(Report, report_id)
+    unit = session.get(Unit, report.unit_id) if report and report.unit_id else None
+    if unit is None or unit.notify_method != "webhook" or not unit.notify_target:
+        return False
+    done = session.scalar(
+        select(ReportEvent.id).where(ReportEvent.report_id == report.id, ReportEvent.kind == "unit_notified")
+    )
+    if done:
+        return False
+    body = json.dumps(
+        {
+            "event": "report.created",
+            "reference": report.reference,
+            "program": report.program.code,
+            "category": report.category.code,
+            "received_at": report.received_at.isoformat(),
+            "location": {"lat": report.lat, "lon": report.lon},
+            "unit": unit.code,
+            "link": f"{public_base_url}/api/v1/triage/reports/{report.reference}",
+        },
+        ensure_ascii=False,
+    ).encode()
+    signature = hmac.new(webhook_secret(secret_key, unit.code).encode(), body, hashlib.sha256).hexdigest()
+    post(unit.notify_target, body, {"Content-Type": "application/json", "X-Signal93-Signature": f"sha256={signature}"})
+    session.add(
+        ReportEvent(
+            report_id=report.id,
+            kind="unit_notified",
+            at=now,
+            actor_type="system",
+            public=False,
+            data={"unit": unit.code, "method": "webhook"},
+        )
+    )
+    session.flush()
+    return True
+
+
+def send_digests(session: Session, *, mailer: Any, public_base_url: str, now: datetime) -> int:
+    """E-mail each 'email' unit the reports it received since its last digest (at most hourly);
+    returns how many digests were sent."""
+    from datetime import timedelta
+
+    from backend.directory.models import Unit
+
+    sent = 0
+    units = session.scalars(select(Unit).where(Unit.notify_method == "email", Unit.active.is_(True)))
+    for unit in units:
+        since = unit.last_digest_at or now - timedelta(days=1)
+        if unit.last_digest_at and now - unit.last_digest_at < timedelta(hours=DIGEST_EVERY_HOURS):
+            continue
+        reports = list(
+            session.scalars(
+                select(Report)
+                .where(Report.unit_id == unit.id, Report.received_at > since, Report.received_at <= now)
+                .order_by(Report.received_at)
+                .limit(500)
+            )
+        )
+        unit.last_digest_at = now
+        if not reports:
+            continue
+        lines = ["Bonjour,", "", f"{len(reports)} nouveau(x) signalement(s) pour {unit.name} :", ""]
+        lines += [
+            f"- {r.reference} — {r.category.name} — {public_base_url}/api/v1/triage/reports/{r.reference}"
+            for r in reports
+        ]
+        lines += ["", "— Signal93"]
+        mailer.send(
+            unit.notify_target, f"Signal93 : {len(reports)} nouveau(x) signalement(s) — {unit.name}", "\n".join(lines)
+        )
+        sent += 1
+    session.flush()
+    return sent
