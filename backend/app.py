@@ -10,7 +10,7 @@ from backend import cli, health, http, logs
 from backend.config import Settings
 from backend.db import Database
 from backend.directory.agents import Throttle
-from backend.directory.views import auth_blp
+from backend.directory.views import admin_blp, auth_blp
 from backend.directory.views import blp as directory_blp
 from backend.mail import make_mailer
 from backend.media.views import blp as media_blp
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     api.register_blueprint(media_blp, url_prefix=API_PREFIX)
     api.register_blueprint(auth_blp, url_prefix=API_PREFIX)
     api.register_blueprint(triage_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(admin_blp, url_prefix=API_PREFIX)
     api.spec.components.security_scheme("AgentToken", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme(
         "ReporterToken",

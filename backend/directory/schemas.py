@@ -103,3 +103,59 @@ class TokenSchema(ma.Schema):
     token = ma.fields.String(required=True, metadata={"description": "Send as 'Authorization: Bearer <token>'"})
     expires_at = ma.fields.DateTime(required=True)
     agent = ma.fields.Dict(required=True, metadata={"description": "email, role, directorate, unit"})
+
+
+class AgentOutSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    email = ma.fields.String(required=True)
+    role = ma.fields.String(required=True)
+    active = ma.fields.Boolean(required=True)
+    directorate = ma.fields.String(attribute="directorate.code", required=True)
+    unit = ma.fields.Function(lambda agent: agent.unit.code if agent.unit else None)
+
+
+class AgentCreateSchema(ma.Schema):
+    email = ma.fields.String(required=True)
+    password = ma.fields.String(required=True, load_only=True)
+    directorate = ma.fields.String(required=True)
+    unit = ma.fields.String(allow_none=True)
+    role = ma.fields.String(load_default="agent", validate=ma.validate.OneOf(["agent", "supervisor", "admin"]))
+
+
+class AgentUpdateSchema(ma.Schema):
+    role = ma.fields.String(validate=ma.validate.OneOf(["agent", "supervisor", "admin"]))
+    active = ma.fields.Boolean()
+    unit = ma.fields.String(allow_none=True)
+
+
+class CategoryUpdateSchema(ma.Schema):
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    description = ma.fields.String(validate=ma.validate.Length(max=2000))
+    target_days = ma.fields.Integer(validate=ma.validate.Range(1, 365))
+    similar_radius_m = ma.fields.Integer(validate=ma.validate.Range(1, 5000))
+    active = ma.fields.Boolean()
+
+
+class RuleSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    position = ma.fields.Integer(required=True)
+    programs = ma.fields.List(ma.fields.String(), required=True)
+    categories = ma.fields.List(ma.fields.String(), required=True)
+    condition = ma.fields.String(required=True)
+    zone_kind = ma.fields.String(allow_none=True)
+    target = ma.fields.String(required=True)
+    directorate_code = ma.fields.String(allow_none=True)
+    unit_code = ma.fields.String(allow_none=True)
+    unit_of = ma.fields.String(allow_none=True)
+    public_message = ma.fields.String(required=True)
+    active = ma.fields.Boolean(required=True)
+
+
+class RuleUpdateSchema(ma.Schema):
+    active = ma.fields.Boolean()
+    position = ma.fields.Integer(validate=ma.validate.Range(1, 10_000))
+    public_message = ma.fields.String(validate=ma.validate.Length(min=1, max=2000))
+
+
+AgentListSchema = items_schema(AgentOutSchema, "AgentList")
+RuleListSchema = items_schema(RuleSchema, "RuleList")

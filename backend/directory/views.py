@@ -6,7 +6,7 @@ from flask import current_app, g, request
 from flask.views import MethodView
 
 from backend.db import utcnow
-from backend.directory import agents, schemas, services
+from backend.directory import admin, agents, schemas, services
 from backend.http import Blueprint, current_agent, db_session, json_body
 
 blp = Blueprint("catalog", __name__, description="Programs, categories and the directorates that handle them")
@@ -84,3 +84,77 @@ class CurrentToken(MethodView):
         """Sign out: revoke this token at once"""
         current_agent()
         agents.revoke(db_session(), g.agent_token, utcnow())
+
+
+admin_blp = Blueprint("admin", __name__, description="Admins: agents, categories, routing rules")
+
+
+def _admin():
+    agent = current_agent()
+    admin.require_admin(agent)
+    return agent
+
+
+@admin_blp.route("/admin/agents")
+class AdminAgents(MethodView):
+    @admin_blp.response(200, schemas.AgentListSchema)
+    @admin_blp.doc(security=[{"AgentToken": []}])
+    def get(self):
+        """List agents"""
+        _admin()
+        return {"items": admin.list_agents(db_session())}
+
+    @json_body()
+    @admin_blp.arguments(schemas.AgentCreateSchema())
+    @admin_blp.response(201, schemas.AgentOutSchema)
+    @admin_blp.doc(security=[{"AgentToken": []}])
+    def post(self, data):
+        """Create an agent"""
+        _admin()
+        return admin.create_agent(db_session(), data)
+
+
+@admin_blp.route("/admin/agents/<int:agent_id>")
+class AdminAgent(MethodView):
+    @json_body()
+    @admin_blp.arguments(schemas.AgentUpdateSchema())
+    @admin_blp.response(200, schemas.AgentOutSchema)
+    @admin_blp.doc(security=[{"AgentToken": []}])
+    def patch(self, data, agent_id: int):
+        """Change an agent's role, unit, or disable them (their tokens stop at once)"""
+        _admin()
+        return admin.update_agent(db_session(), agent_id, data)
+
+
+@admin_blp.route("/admin/categories/<string:code>")
+class AdminCategory(MethodView):
+    @json_body()
+    @admin_blp.arguments(schemas.CategoryUpdateSchema())
+    @admin_blp.response(200, schemas.CategorySchema)
+    @admin_blp.doc(security=[{"AgentToken": []}])
+    def patch(self, data, code: str):
+        """Change a category (labels, target time, radius, active): new reports see it at once"""
+        _admin()
+        return admin.update_category(db_session(), code, data)
+
+
+@admin_blp.route("/admin/routing-rules")
+class AdminRules(MethodView):
+    @admin_blp.response(200, schemas.RuleListSchema)
+    @admin_blp.doc(security=[{"AgentToken": []}])
+    def get(self):
+        """The routing rules, in order"""
+        _admin()
+        return {"items": admin.list_rules(db_session())}
+
+
+@admin_blp.route("/admin/routing-rules/<string:code>")
+class AdminRule(MethodView):
+    @json_body()
+    @admin_blp.arguments(schemas.RuleUpdateSchema())
+    @admin_blp.response(200, schemas.RuleSchema)
+    @admin_blp.doc(security=[{"AgentToken": []}])
+    def patch(self, data, code: str):
+        """Change a rule (active, position, public message): it applies to new reports only"""
+        _admin()
+        return admin.update_rule(db_session(), code, data)

@@ -1,0 +1,97 @@
+"""What admins manage: agents, categories and routing rules (each change reaches every process)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.directory import agents
+from backend.directory.models import ROLES, Agent, Category, Unit
+from backend.errors import DomainError, NotFound
+from backend.routing.models import RoutingRule
+from backend.routing.rules import check_message
+from backend.routing.services import bump_revision
+
+
+class AdminsOnly(DomainError):
+    code = "forbidden_for_role"
+    status = 403
+    message = "Only an admin may do this."
+
+
+class Invalid(DomainError):
+    code = "validation_error"
+    status = 422
+    message = "The request contains invalid fields."
+
+
+def require_admin(agent: Agent) -> None:
+    if agent.role != "admin":
+        raise AdminsOnly()
+
+
+def list_agents(session: Session) -> list[Agent]:
+    return list(session.scalars(select(Agent).order_by(Agent.email)))
+
+
+def update_agent(session: Session, agent_id: int, changes: dict[str, Any]) -> Agent:
+    agent = session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound("No such agent.")
+    if "role" in changes and changes["role"] not in ROLES:
+        raise Invalid(errors={"json": {"role": [f"one of {', '.join(ROLES)}"]}})
+    if "unit" in changes:
+        unit = None
+        if changes["unit"] is not None:
+            unit = session.scalar(select(Unit).where(Unit.code == changes["unit"]))
+            if unit is None or unit.directorate_id != agent.directorate_id:
+                raise Invalid(errors={"json": {"unit": ["unknown unit of the agent's directorate"]}})
+        agent.unit_id = unit.id if unit else None
+    for field in ("role", "active"):
+        if field in changes:
+            setattr(agent, field, changes[field])
+    session.flush()
+    return agent
+
+
+def create_agent(session: Session, data: dict[str, Any]) -> Agent:
+    return agents.create_agent(
+        session,
+        email=data["email"],
+        password=data["password"],
+        directorate=data["directorate"],
+        role=data["role"],
+        unit=data.get("unit"),
+    )
+
+
+def update_category(session: Session, code: str, changes: dict[str, Any]) -> Category:
+    category = session.scalar(select(Category).where(Category.code == code))
+    if category is None:
+        raise NotFound("No such category.")
+    for field in ("name", "description", "target_days", "similar_radius_m", "active"):
+        if field in changes:
+            setattr(category, field, changes[field])
+    session.flush()
+    bump_revision(session)  # intake reads categories from the routing table
+    return category
+
+
+def list_rules(session: Session) -> list[RoutingRule]:
+    return list(session.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id)))
+
+
+def update_rule(session: Session, code: str, changes: dict[str, Any]) -> RoutingRule:
+    rule = session.scalar(select(RoutingRule).where(RoutingRule.code == code))
+    if rule is None:
+        raise NotFound("No such routing rule.")
+    if "public_message" in changes and (unknown := check_message(changes["public_message"])):
+        raise Invalid(errors={"json": {"public_message": [f"unknown fields: {', '.join(unknown)}"]}})
+    for field in ("active", "position", "public_message"):
+        if field in changes:
+            setattr(rule, field, changes[field])
+    session.flush()
+    bump_revision(session)  # every process routes new reports with the new rules
+    return rule
