@@ -57,6 +57,7 @@ def test_the_reporter_is_told_in_french_once_per_public_change(mailing_app):
     client.post(url, json={"to": "resolved", "version": 3}, headers=agent)
     assert [m["Subject"] for m in box.messages][-1] == f"Votre signalement {reference} est résolu"
 
+    assert not any("bon de commande" in m.get_content() for m in box.messages)  # internal notes stay inside
     trail = client.get(f"/api/v1/triage/reports/{reference}", headers=agent).get_json()["trail"]
     notified = [e for e in trail if e["kind"] == "reporter_notified"]
     assert [e["data"]["status"] for e in notified] == ["acknowledged", "resolved"]
@@ -205,3 +206,23 @@ def test_an_email_unit_gets_an_hourly_digest_of_its_new_reports(mailing_app, ses
     assert digest["To"] == "dvd-plaine-commune@signal93.invalid"
     assert all(reference in digest.get_content() for reference in references)
     assert notifications.send_digests(session, mailer=mailer, public_base_url="http://signal93.test", now=now) == 0
+
+
+def test_the_reporter_opts_out_with_the_link_in_the_e_mail(mailing_app):
+    import re
+
+    app, box = mailing_app
+    client = app.test_client()
+    reference = submit(
+        client, report_payload(reporter={"email": "stop@example.org", "consent_contact": True})
+    ).get_json()["reference"]
+    create(app, "agent.optout@seinesaintdenis.fr")
+    agent = bearer(sign_in(client, "agent.optout@seinesaintdenis.fr").get_json()["token"])
+    url = f"/api/v1/triage/reports/{reference}/transitions"
+    client.post(url, json={"to": "acknowledged", "version": 1}, headers=agent)
+    link = re.search(r"http://signal93\.test(/api/v1/reports/\S+/opt-out\?token=\w+)", box.messages[0].get_content())
+    assert client.get(link.group(1).replace("token=", "token=x")).status_code == 401
+    assert "ne recevrez plus" in client.get(link.group(1)).get_json()["message"]
+    client.post(url, json={"to": "in_progress", "version": 2}, headers=agent)
+    client.post(url, json={"to": "resolved", "version": 3}, headers=agent)
+    assert len(box.messages) == 1

@@ -212,6 +212,23 @@ class ReportMedia(MethodView):
         return {"media": [schemas.media_view(m) for m in rows]}, 201
 
 
+@blp.route("/reports/<string:reference>/opt-out")
+class OptOut(MethodView):
+    @blp.response(200, description="No more e-mails about this report")
+    def get(self, reference: str):
+        """Stop e-mails about a report (the link in each e-mail; no account needed)"""
+        from backend.triage import notifications
+
+        session = db_session()
+        report = services.get_report(session, reference)
+        if not notifications.opt_out(session, report, request.args.get("token", ""), _settings().secret_key):
+            raise services.InvalidReporterToken("This opt-out link is not valid.")
+        return {
+            "reference": report.reference,
+            "message": "Vous ne recevrez plus de message à propos de ce signalement.",
+        }
+
+
 @blp.route("/reports/<string:reference>/supports")
 class Supports(MethodView):
     @json_body(max_bytes=4 * 1024)

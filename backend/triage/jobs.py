@@ -20,6 +20,7 @@ def notify_reporter(event_id: int) -> None:
             mailer=current_app.extensions["signal93.mailer"],
             public_base_url=settings.public_base_url,
             now=utcnow(),
+            secret_key=settings.secret_key,
         )
 
 

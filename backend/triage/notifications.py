@@ -32,7 +32,29 @@ def should_tell(report: Any, status: str) -> bool:
     return status in TOLD and contact is not None and bool(contact.email) and contact.consent_contact
 
 
-def message(report: Report, status: str, note: str | None, public_base_url: str) -> tuple[str, str]:
+def opt_out_token(secret_key: str, report_id: int) -> str:
+    """The secret of a report's opt-out link (no account needed, cannot be guessed)."""
+    import hashlib
+    import hmac
+
+    return hmac.new(secret_key.encode(), f"signal93-opt-out:{report_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def opt_out(session: Session, report: Report, token: str, secret_key: str) -> bool:
+    """Stop e-mails about this report if ``token`` is its opt-out secret; whether it was."""
+    import hmac
+
+    if not hmac.compare_digest(opt_out_token(secret_key, report.id), token or ""):
+        return False
+    if report.reporter is not None:
+        report.reporter.consent_contact = False
+        session.flush()
+    return True
+
+
+def message(
+    report: Report, status: str, note: str | None, public_base_url: str, secret_key: str = ""
+) -> tuple[str, str]:
     """Subject and body of the e-mail (French; no data beyond the reporter's own report)."""
     reference = report.reference
     lines = [
@@ -49,12 +71,16 @@ def message(report: Report, status: str, note: str | None, public_base_url: str)
         f"Suivre votre signalement : {public_base_url}/api/v1/reports/{reference}",
         "",
         "Vous recevez ce message parce que vous avez accepté d'être contacté(e) au sujet de ce signalement.",
+        "Pour ne plus recevoir de message à son sujet : "
+        f"{public_base_url}/api/v1/reports/{reference}/opt-out?token={opt_out_token(secret_key, report.id)}",
         "— Le Département de la Seine-Saint-Denis",
     ]
     return SUBJECTS[status].format(ref=reference), "\n".join(lines)
 
 
-def notify_reporter(session: Session, event_id: int, *, mailer: Any, public_base_url: str, now: datetime) -> bool:
+def notify_reporter(
+    session: Session, event_id: int, *, mailer: Any, public_base_url: str, now: datetime, secret_key: str = ""
+) -> bool:
     """Send the e-mail for one status event, once: a ``reporter_notified`` event records it, so
     running the job twice sends nothing more. Returns whether a mail was sent."""
     event = session.get(ReportEvent, event_id)
@@ -71,7 +97,7 @@ def notify_reporter(session: Session, event_id: int, *, mailer: Any, public_base
     )
     if already:
         return False
-    subject, body = message(report, status, event.data.get("note"), public_base_url)
+    subject, body = message(report, status, event.data.get("note"), public_base_url, secret_key)
     mailer.send(report.reporter.email, subject, body)
     session.add(
         ReportEvent(
