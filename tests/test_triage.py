@@ -315,3 +315,9 @@ def test_an_agent_adds_a_photo_from_the_field(client, dvd, dea):
     assert (bad.status_code, bad.get_json()["code"]) == (415, "unsupported_media_type")
     trail = client.get(f"/api/v1/triage/reports/{reference}", headers=dvd).get_json()["trail"]
     assert "media_added" in [e["kind"] for e in trail]
+
+
+def test_scrolling_pages_can_skip_the_counts(client, dvd):
+    pothole(client)
+    assert queue(client, dvd, "counts=false")["counts"] is None
+    assert queue(client, dvd)["counts"] == {"open": 1}

@@ -40,6 +40,8 @@ class Report(Base):
         Index("ix_reports_category_id_received_at", "category_id", "received_at"),
         Index("ix_reports_lat_lon", "lat", "lon"),
         Index("ix_reports_public_lat_public_lon", "public_lat", "public_lon"),
+        # The agents' queue: a unit's reports, newest first (keyset on received time, then id).
+        Index("ix_reports_unit_id_received_at_id", "unit_id", "received_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,7 +85,7 @@ class Report(Base):
     referred_to: Mapped[ExternalBody | None] = relationship()
     reporter: Mapped[Reporter | None] = relationship(back_populates="report", uselist=False)
     events: Mapped[list[ReportEvent]] = relationship(back_populates="report", order_by="ReportEvent.id")
-    media: Mapped[list[Media]] = relationship(order_by="Media.id", lazy="selectin")
+    media: Mapped[list[Media]] = relationship(order_by="Media.id")
 
     @property
     def reference(self) -> str:

@@ -564,6 +564,7 @@ def get_report(session: Session, reference: str) -> Report:
             joinedload(Report.category),
             joinedload(Report.program),
             selectinload(Report.events),
+            selectinload(Report.media),
         )
     )
     if report is None or report.received_at.year != year:
@@ -585,7 +586,12 @@ def list_reports(
     """Reports, newest first (received time, then number: a stable order), one page at a time."""
     query = (
         select(Report)
-        .options(joinedload(Report.category), joinedload(Report.program), selectinload(Report.events))
+        .options(
+            joinedload(Report.category),
+            joinedload(Report.program),
+            selectinload(Report.events),
+            selectinload(Report.media),
+        )
         .order_by(Report.received_at.desc(), Report.id.desc())
         .limit(limit + 1)
     )

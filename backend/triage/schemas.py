@@ -84,6 +84,10 @@ class QueueQuerySchema(ma.Schema):
         validate=ma.validate.Length(min=2, max=200), metadata={"description": "text in the description"}
     )
     assigned = ma.fields.String(metadata={"description": "me, nobody, or an agent's e-mail"})
+    counts = ma.fields.Boolean(
+        load_default=True,
+        metadata={"description": "Count per status under the filters (false: a faster page, for scrolling)"},
+    )
     sort = ma.fields.String(
         load_default="received", validate=ma.validate.OneOf(["received", "oldest", "supports", "due", "priority"])
     )

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from backend.directory.models import Agent, Category, Program, Unit
 from backend.errors import DomainError, InvalidQuery
@@ -252,7 +252,8 @@ def queue(
     limit: int,
     cursor: str | None,
     now: datetime,
-) -> tuple[Page[Report], dict[str, int]]:
+    with_counts: bool = True,
+) -> tuple[Page[Report], dict[str, int] | None]:
     """The agent's queue: their directorate's reports (admins: all), filtered, in a stable order,
     one keyset page at a time; and the count per status under the same filters."""
     conditions = _queue_conditions(session, agent, filters, now)
@@ -260,7 +261,7 @@ def queue(
     query = (
         select(Report)
         .where(*conditions)
-        .options(joinedload(Report.category), joinedload(Report.program), selectinload(Report.events))
+        .options(joinedload(Report.category), joinedload(Report.program))
         .order_by(column.desc() if descending else column.asc(), Report.id.desc() if descending else Report.id.asc())
         .limit(limit + 1)
     )
@@ -284,7 +285,11 @@ def queue(
         value = getattr(report, column.key)
         return [value.isoformat() if isinstance(value, datetime) else value, report.id]
 
-    counts = dict(session.execute(select(Report.status, func.count()).where(*conditions).group_by(Report.status)).all())
+    counts = None
+    if with_counts:  # a count over every matching report: page 1 wants it, scrolling does not
+        counts = dict(
+            session.execute(select(Report.status, func.count()).where(*conditions).group_by(Report.status)).all()
+        )
     return paginate(rows, limit, key), counts
 
 

@@ -37,7 +37,7 @@ class Queue(MethodView):
     @blp.doc(security=[{"AgentToken": []}])
     def get(self, args):
         """Your directorate's queue: filters, a stable order, keyset pages, counts per status"""
-        filters = {k: v for k, v in args.items() if k not in ("sort", "limit", "cursor")}
+        filters = {k: v for k, v in args.items() if k not in ("sort", "limit", "cursor", "counts")}
         page, counts = services.queue(
             db_session(),
             current_agent(),
@@ -46,6 +46,7 @@ class Queue(MethodView):
             limit=args["limit"],
             cursor=args.get("cursor"),
             now=utcnow(),
+            with_counts=args["counts"],
         )
         response = jsonify(
             {"items": [schemas.queue_item(r) for r in page.items], "next_cursor": page.next_cursor, "counts": counts}
@@ -61,7 +62,7 @@ class QueueCsv(MethodView):
     @blp.doc(security=[{"AgentToken": []}])
     def get(self, args):
         """The filtered queue as CSV (UTF-8, header row), streamed in constant memory"""
-        filters = {k: v for k, v in args.items() if k not in ("sort", "limit", "cursor")}
+        filters = {k: v for k, v in args.items() if k not in ("sort", "limit", "cursor", "counts")}
         query = services.queue_csv_query(db_session(), current_agent(), filters=filters, now=utcnow())
         database = current_app.extensions["signal93.db"]
 

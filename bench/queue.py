@@ -1,0 +1,154 @@
+"""The agents' queue on a million reports: a page through the API against the same query run
+directly with psycopg, in the same run, on PostgreSQL.
+
+    .venv/bin/python -m bench.queue [--database-url postgresql://postgres@127.0.0.1:5432/test] [--reports 1000000]
+
+Loads the reports with one INSERT … SELECT generate_series (server side), then times the second
+page (50 rows; status and unit filter; newest first; through the cursor) through the API, in
+process, and the page query alone with psycopg. Prints p50/p95 of both, the ratio (target <= 3x),
+the API's p95 (target < 50 ms) and the query plan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+import psycopg
+
+from backend.app import create_app
+from backend.config import Settings, normalize_database_url
+from backend.db import Database, make_engine, migrate
+from backend.directory import agents
+from backend.seeding import load_seeds
+from sandbox.migrate import migrate as migrate_sandbox
+
+STATUSES = "open,acknowledged"
+UNIT = "DVD-T6"
+LOAD = """
+INSERT INTO reports (program_id, category_id, status, lon, lat, accuracy_m, location_source, sensitive,
+    public_lon, public_lat, received_at, description, attributes, directorate_id, unit_id, routing,
+    support_count, reporter_token_hash, version, updated_at, priority, commune_code, due_at)
+SELECT p.id, c.id,
+    (ARRAY['open','open','acknowledged','in_progress','resolved','rejected'])[1 + (g % 6)],
+    2.35 + random() * 0.25, 48.85 + random() * 0.15, 10, 'device', false,
+    2.35 + random() * 0.25, 48.85 + random() * 0.15,
+    now() - (g % 525600) * interval '1 minute', 'Signalement de charge', '{}'::json,
+    u.directorate_id, u.id, '{"rule": "bench", "zones": [], "message": "", "directorate": {}}'::json,
+    g % 7, md5(g::text), 1, now(), 1, '93066', now()
+FROM generate_series(1, %(count)s) AS g
+JOIN LATERAL (SELECT id, directorate_id FROM units
+              WHERE directorate_id = (SELECT id FROM directorates WHERE code = 'DVD')
+              ORDER BY id OFFSET (g %% 4) LIMIT 1) AS u ON true
+CROSS JOIN (SELECT id FROM programs WHERE code = 'patrouillage') AS p
+CROSS JOIN (SELECT id FROM categories WHERE code = 'nid-de-poule') AS c
+"""
+DIRECT = """
+SELECT id, received_at, status, lat, lon, support_count, version FROM reports
+WHERE directorate_id = %(directorate)s AND unit_id = %(unit)s AND status = ANY(%(statuses)s)
+  AND (received_at < %(at)s OR (received_at = %(at)s AND id < %(id)s))
+ORDER BY received_at DESC, id DESC LIMIT 51
+"""
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    p50, p95 = np.percentile(samples, [50, 95])
+    return float(p50), float(p95)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--reports", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+
+    schema = f"bench_queue_{os.getpid()}"
+    conninfo = args.database_url
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    url = normalize_database_url(f"{conninfo}?options=-csearch_path%3D{schema}")
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+        migrate_sandbox(engine)
+        database = Database(engine)
+        with database.transaction() as session:
+            load_seeds(session)
+            agents.create_agent(
+                session,
+                email="bench@seinesaintdenis.fr",
+                password="a bench pass phrase",  # noqa: S106 (a throwaway schema)
+                directorate="DVD",
+                role="agent",
+            )
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute(f'SET search_path TO "{schema}"')
+            start = time.perf_counter()
+            connection.execute(LOAD.replace("%(count)s", str(args.reports)).replace("%%", "%"))
+            connection.execute("ANALYZE reports")
+            loaded = time.perf_counter() - start
+        settings = Settings(
+            database_url=url,
+            secret_key="q" * 40,
+            media_storage_url="file:///tmp/signal93-bench",
+            log_level="WARNING",
+            routing_refresh_seconds=60,
+        )
+        app = create_app(settings, database=database)
+        client = app.test_client()
+        token = client.post(
+            "/api/v1/auth/tokens", json={"email": "bench@seinesaintdenis.fr", "password": "a bench pass phrase"}
+        ).get_json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        query = f"/api/v1/triage/reports?status={STATUSES}&unit={UNIT}&limit=50"
+        first = client.get(query, headers=headers).get_json()
+        second_url = f"{query}&counts=false&cursor={first['next_cursor']}"  # scrolling: counts came with page 1
+        last = first["items"][-1]
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute(f'SET search_path TO "{schema}"')
+            directorate, unit = connection.execute(
+                "SELECT directorate_id, id FROM units WHERE code = %s", (UNIT,)
+            ).fetchone()
+            from datetime import datetime
+
+            from backend.reports.models import parse_reference
+
+            params = {
+                "directorate": directorate,
+                "unit": unit,
+                "statuses": STATUSES.split(","),
+                "at": datetime.fromisoformat(last["received_at"]),
+                "id": parse_reference(last["reference"])[1],
+            }
+            for _ in range(20):  # warm-up, both sides
+                client.get(second_url, headers=headers)
+                connection.execute(DIRECT, params).fetchall()
+            api_ms, direct_ms = [], []
+            for _ in range(args.runs):
+                t = time.perf_counter()
+                response = client.get(second_url, headers=headers)
+                api_ms.append((time.perf_counter() - t) * 1000)
+                assert response.status_code == 200, response.get_json()
+                t = time.perf_counter()
+                connection.execute(DIRECT, params).fetchall()
+                direct_ms.append((time.perf_counter() - t) * 1000)
+            plan = "\n".join(r[0] for r in connection.execute("EXPLAIN " + DIRECT, params).fetchall())
+        engine.dispose()
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    api50, api95 = percentiles(api_ms)
+    db50, db95 = percentiles(direct_ms)
+    print(f"{args.reports:,} reports loaded in {loaded:.1f} s; second page, 50 rows, status + unit, newest first")
+    print(f"direct psycopg query : p50 {db50:6.2f} ms   p95 {db95:6.2f} ms")
+    print(f"API (in process)     : p50 {api50:6.2f} ms   p95 {api95:6.2f} ms  (target p95 < 50 ms)")
+    print(f"ratio at p50         : {api50 / db50:6.2f}x  (target <= 3x)")
+    print("query plan of the page:")
+    print(plan)
+
+
+if __name__ == "__main__":
+    main()
