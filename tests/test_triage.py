@@ -50,6 +50,10 @@ def test_an_agent_reads_everything_of_a_report_of_their_directorate(client, dvd,
     assert body["location"]["lat"] == ON_RD932_PANTIN[1]
     assert [e["kind"] for e in body["trail"]] == ["submitted", "routed"]
     assert body["allowed_moves"] == ["acknowledged", "referred", "rejected"]
+    assert body["nearby_open_reports"] == []
+    twin = pothole(client)
+    nearby = client.get(f"/api/v1/triage/reports/{reference}", headers=dvd).get_json()["nearby_open_reports"]
+    assert [r["reference"] for r in nearby] == [twin]
     other = client.get(f"/api/v1/triage/reports/{reference}", headers=dea)
     assert (other.status_code, other.get_json()["code"]) == (404, "report_not_found")
     assert client.get(f"/api/v1/triage/reports/{reference}").get_json()["code"] == "token_missing"

@@ -602,3 +602,8 @@ def add_media(
     )
     session.flush()
     return rows
+
+
+def nearby_open_reports(session: Session, report: Report, now: datetime) -> list[dict[str, Any]]:
+    """Open reports of the same category near this one (the intake's "similar reports")."""
+    return reports.similar_reports(session, report, now)

@@ -121,8 +121,11 @@ class TriageReport(MethodView):
     def get(self, reference: str):
         """Read a report of your directorate (ETag: its version)"""
         agent = current_agent()
-        report = services.visible_report(db_session(), agent, reference)
-        response = jsonify(schemas.agent_view(report, agent))
+        session = db_session()
+        report = services.visible_report(session, agent, reference)
+        body = schemas.agent_view(report, agent)
+        body["nearby_open_reports"] = services.nearby_open_reports(session, report, utcnow())
+        response = jsonify(body)
         response.headers["ETag"] = _etag(report)
         response.headers["Cache-Control"] = "private, no-store"
         return response, 200
