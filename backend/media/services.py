@@ -42,6 +42,20 @@ class MediaIntake:
     max_video_bytes: int
     max_pixels: int
 
+    def check(self, files: dict[str, list[bytes]], program: str) -> list[Upload]:
+        """:func:`check_uploads` with these limits."""
+        return check_uploads(
+            files,
+            program=program,
+            max_photo_bytes=self.max_photo_bytes,
+            max_video_bytes=self.max_video_bytes,
+            max_pixels=self.max_pixels,
+        )
+
+    def attach(self, session: Session, report_id: int, uploads: list[Upload]) -> list[Media]:
+        """:func:`attach` to this storage and queue."""
+        return attach(session, report_id, uploads, storage=self.storage, queue=self.queue)
+
 
 @dataclass(frozen=True)
 class Upload:

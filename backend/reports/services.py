@@ -190,9 +190,7 @@ def submit_report(
         connection.execute(_INSERT_REPORTER, _columns(report.reporter, Reporter))
     if media is not None and notify_method == "webhook":
         after_commit(session, media.queue, "backend.triage.jobs.notify_unit", report.id)
-    rows = (
-        media_services.attach(session, report.id, uploads, storage=media.storage, queue=media.queue) if uploads else []
-    )
+    rows = media.attach(session, report.id, uploads) if uploads else []
     set_committed_value(report, "media", rows)
     return Submission(report, token, similar_reports(session, report, now))
 
@@ -207,13 +205,7 @@ def _uploads_and_location(
         category = router.table(session).categories.get(data["category"])
         if category is None:
             raise UnknownCategory()
-        uploads = media_services.check_uploads(
-            files,
-            program=category.program.code,
-            max_photo_bytes=media.max_photo_bytes,
-            max_video_bytes=media.max_video_bytes,
-            max_pixels=media.max_pixels,
-        )
+        uploads = media.check(files, category.program.code)
     if data.get("location") is not None:
         return uploads, data, "device"
     for upload in uploads:
@@ -514,14 +506,8 @@ def add_media(
         )
     if videos + len(files.get("video", [])) > media_services.MAX_VIDEOS:
         raise media_services.UploadRefused("video", "too_many_files", "at most one video per report")
-    uploads = media_services.check_uploads(
-        files,
-        program=report.program.code,
-        max_photo_bytes=media.max_photo_bytes,
-        max_video_bytes=media.max_video_bytes,
-        max_pixels=media.max_pixels,
-    )
-    return media_services.attach(session, report.id, uploads, storage=media.storage, queue=media.queue)
+    uploads = media.check(files, report.program.code)
+    return media.attach(session, report.id, uploads)
 
 
 def add_support(session: Session, reference: str, client_id: str, now: datetime) -> tuple[Report, bool]:

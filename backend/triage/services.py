@@ -576,19 +576,12 @@ def add_media(
     session: Session, agent: Agent, reference: str, files: dict[str, list[bytes]], *, media: Any, now: datetime
 ) -> list[Any]:
     """Photos or a video added by an agent (a site visit, say); same checks as the reporter's."""
-    from backend.media import services as media_services
 
     report = visible_report(session, agent, reference)
     if not any(files.values()):
         raise reports.InvalidReport({"photos": ["send at least one file"]}, "No file was sent.")
-    uploads = media_services.check_uploads(
-        files,
-        program=report.program.code,
-        max_photo_bytes=media.max_photo_bytes,
-        max_video_bytes=media.max_video_bytes,
-        max_pixels=media.max_pixels,
-    )
-    rows = media_services.attach(session, report.id, uploads, storage=media.storage, queue=media.queue)
+    uploads = media.check(files, report.program.code)
+    rows = media.attach(session, report.id, uploads)
     session.add(
         ReportEvent(
             report_id=report.id,
