@@ -75,17 +75,29 @@ def json_body(max_bytes: int | None = None) -> Callable[[Callable[..., Any]], Ca
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not request.is_json:
-                raise UnsupportedMediaType(errors={"headers": {"Content-Type": ["must be application/json"]}})
-            limit = max_bytes or current_app.extensions["signal93.settings"].max_json_bytes
-            if request.content_length is not None and request.content_length > limit:
-                raise RequestTooLarge(limit)
-            request.max_content_length = limit  # also caps a body sent without Content-Length
+            check_json_request(max_bytes)
             return view(*args, **kwargs)
 
         return wrapper
 
     return decorator
+
+
+def check_json_request(max_bytes: int | None = None, accepted: str = "application/json") -> None:
+    """Refuse a body that is not JSON (415) or larger than ``max_bytes`` (413, default the
+    ``MAX_JSON_BYTES`` setting), before anything reads it."""
+    if not request.is_json:
+        raise UnsupportedMediaType(errors={"headers": {"Content-Type": [f"must be {accepted}"]}})
+    limit = max_bytes or current_app.extensions["signal93.settings"].max_json_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestTooLarge(limit)
+    request.max_content_length = limit  # also caps a body sent without Content-Length
+
+
+def authorization(scheme: str) -> str | None:
+    """The credentials of ``Authorization: <scheme> <credentials>`` (scheme case-insensitive)."""
+    given, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    return credentials.strip() if given.lower() == scheme.lower() and credentials.strip() else None
 
 
 class RequestTooLarge(DomainError):
@@ -213,16 +225,11 @@ def _log_request(status: int) -> None:
     )
 
 
-def bearer_token() -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
 def current_agent():
     """The agent of this request's bearer token (cached for the request); 401 otherwise."""
     from backend.db import utcnow
     from backend.directory import agents
 
     if "agent" not in g:
-        g.agent, g.agent_token = agents.authenticate(db_session(), bearer_token(), now=utcnow())
+        g.agent, g.agent_token = agents.authenticate(db_session(), authorization("Bearer"), now=utcnow())
     return g.agent

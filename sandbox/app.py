@@ -146,10 +146,7 @@ def _authenticate() -> None:
 
 def presented_key() -> str | None:
     """The key from ``Authorization: Apikey``, ``X-API-Key`` or (discouraged) ``?apikey=``."""
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "apikey" and value.strip():
-        return value.strip()
-    return request.headers.get("X-API-Key") or request.args.get("apikey") or None
+    return http.authorization("Apikey") or request.headers.get("X-API-Key") or request.args.get("apikey") or None
 
 
 def _security_headers(response: Response) -> None:

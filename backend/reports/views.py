@@ -15,8 +15,9 @@ from backend.errors import DomainError
 from backend.http import (
     Blueprint,
     InvalidJson,
-    RequestTooLarge,
     UnsupportedMediaType,
+    authorization,
+    check_json_request,
     db_session,
     json_body,
 )
@@ -95,24 +96,11 @@ def _report_body() -> tuple[Any, dict[str, list[bytes]]]:
             raise InvalidFields(errors={"files": {name: ["unknown file field"] for name in sorted(unknown)}})
         files = {name: [f.read() for f in request.files.getlist(name)] for name in ("photos", "video")}
         return payload, {name: items for name, items in files.items() if items}
-    if not request.is_json:
-        raise UnsupportedMediaType(
-            errors={"headers": {"Content-Type": ["must be application/json or multipart/form-data"]}}
-        )
-    limit = _settings().max_json_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise RequestTooLarge(limit)
-    request.max_content_length = limit
+    check_json_request(accepted="application/json or multipart/form-data")
     try:
         return json.loads(request.get_data()), {}
     except ValueError as exc:  # includes bytes that are not UTF-8
         raise InvalidJson(errors={"json": [f"invalid JSON: {exc}"]}) from exc
-
-
-def _reporter_token_header() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "reporter" and token.strip() else None
 
 
 @blp.route("/reports")
@@ -187,7 +175,7 @@ class ReportDetail(MethodView):
         """
         session = db_session()
         report = services.get_report(session, reference)
-        token = _reporter_token_header()
+        token = authorization("Reporter")
         if token is not None:
             services.verify_reporter_token(report, token)
         return jsonify(schemas.read_view(report, private=token is not None)), 200
@@ -208,7 +196,7 @@ class ReportMedia(MethodView):
         if unknown:
             raise InvalidFields(errors={"files": {name: ["unknown file field"] for name in sorted(unknown)}})
         files = {name: [f.read() for f in request.files.getlist(name)] for name in ("photos", "video")}
-        rows = services.add_media(db_session(), reference, _reporter_token_header(), files, media=media_intake())
+        rows = services.add_media(db_session(), reference, authorization("Reporter"), files, media=media_intake())
         return {"media": [schemas.media_view(m) for m in rows]}, 201
 
 
