@@ -75,9 +75,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.extensions["signal93.sign_in_throttle"] = _sign_in_throttle(settings)
     app.extensions["signal93.mailer"] = make_mailer(settings.smtp_url, settings.instance_path)
     app.extensions["signal93.queue"] = (
-        RqQueue(app.extensions["signal93.redis"])
-        if app.extensions["signal93.redis"] is not None
-        else InlineQueue(runner=lambda call: _in_app_context(app, call))
+        RqQueue(app.extensions["signal93.redis"]) if app.extensions["signal93.redis"] is not None else inline_queue(app)
     )
 
     http.install(app)
@@ -115,9 +113,14 @@ def _sign_in_throttle(settings: Settings) -> Throttle:
     return Throttle(MovingWindowRateLimiter(storage), parse("5/15 minutes"), parse("20/15 minutes"))
 
 
-def _in_app_context(app: Flask, call):
-    with app.app_context():
-        return call()
+def inline_queue(app: Flask) -> InlineQueue:
+    """The embedded mode's queue: each job runs at once, in ``app``'s context."""
+
+    def in_app_context(call):
+        with app.app_context():
+            return call()
+
+    return InlineQueue(runner=in_app_context)
 
 
 def _redis_client(settings: Settings):

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
+from backend.app import inline_queue
 from backend.directory import agents
-from backend.queue import InlineQueue
 from tests.factories import report_payload
 from tests.media import files
 
@@ -99,11 +99,7 @@ def test_a_disabled_agent_s_token_stops_at_once(app, client):
 
 @pytest.fixture
 def photo_report(app, client):
-    def in_app(call):
-        with app.app_context():
-            return call()
-
-    app.extensions["signal93.queue"] = InlineQueue(runner=in_app)
+    app.extensions["signal93.queue"] = inline_queue(app)
     original = files.jpeg_from_phone()
     import json
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import create_engine
@@ -33,7 +34,7 @@ def test_wrong_method_is_a_405_that_keeps_the_allow_header(client):
 
 
 def test_body_over_the_limit_is_refused_with_413_before_it_is_read(settings, database):
-    small = create_app(settings.__class__(**{**settings.__dict__, "max_request_bytes": 2048}), database=database)
+    small = create_app(replace(settings, max_request_bytes=2048), database=database)
     response = small.test_client().post("/api/v1/programs", data=b"x" * 4096)
     body = assert_envelope(response, 413, "request_too_large")
     assert "2048" in body["message"]
@@ -97,7 +98,7 @@ def test_readyz_is_503_when_the_database_is_unreachable(settings, tmp_path):
 
 
 def test_readyz_is_503_when_redis_is_configured_but_unreachable(settings, database):
-    unreachable = settings.__class__(**{**settings.__dict__, "redis_url": "redis://127.0.0.1:1/0"})
+    unreachable = replace(settings, redis_url="redis://127.0.0.1:1/0")
     app = create_app(unreachable, database=database)
     body = assert_envelope(app.test_client().get("/readyz"), 503, "not_ready")
     assert body["errors"]["checks"] == {"redis": ["unreachable"]}

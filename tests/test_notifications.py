@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from backend.app import create_app
+from backend.app import create_app, inline_queue
 from backend.mail import SmtpMailer
-from backend.queue import InlineQueue
 from backend.triage import jobs
 from tests.factories import report_payload, submit
 from tests.test_agents import bearer, create, sign_in
@@ -15,13 +16,9 @@ from tests.test_agents import bearer, create, sign_in
 @pytest.fixture
 def mailing_app(settings, database, smtp_server):
     url, box = smtp_server
-    app = create_app(settings.__class__(**{**settings.__dict__, "smtp_url": url}), database=database)
+    app = create_app(replace(settings, smtp_url=url), database=database)
 
-    def in_app(call):
-        with app.app_context():
-            return call()
-
-    app.extensions["signal93.queue"] = InlineQueue(runner=in_app)  # jobs in-process in both CI passes
+    app.extensions["signal93.queue"] = inline_queue(app)  # jobs in-process in both CI passes
     return app, box
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from backend.app import inline_queue
 from backend.media.models import Media
-from backend.queue import InlineQueue
 from backend.reports.models import Report
 from tests.factories import report_payload
 from tests.media import files
@@ -19,11 +20,7 @@ from tests.media import files
 @pytest.fixture
 def client(app):
     # Jobs in-process whatever the run: these tests follow a photo to its derivatives.
-    def in_app(call):
-        with app.app_context():
-            return call()
-
-    app.extensions["signal93.queue"] = InlineQueue(runner=in_app)
+    app.extensions["signal93.queue"] = inline_queue(app)
     return app.test_client()
 
 
@@ -99,7 +96,7 @@ def test_a_broken_video_is_refused_at_intake(client, session):
 def test_a_photo_over_the_size_limit_is_413(settings, database, session):
     from backend.app import create_app
 
-    small = create_app(settings.__class__(**{**settings.__dict__, "max_photo_bytes": 2048}), database=database)
+    small = create_app(replace(settings, max_photo_bytes=2048), database=database)
     response = post_multipart(small.test_client(), report_payload(), photos=[("p.jpg", files.jpeg_from_phone())])
     assert response.status_code == 413
     assert response.get_json()["code"] == "media_too_large"

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from backend.app import inline_queue
 from backend.db import utcnow
 from backend.media import images, services
 from backend.media.models import Media
@@ -55,7 +56,7 @@ def test_the_job_is_sent_after_commit_and_never_on_rollback(app, session, report
 def test_in_process_jobs_make_clean_derivatives_and_keep_the_original(app, session, report_id):
     storage = app.extensions["signal93.storage"]
     original = files.jpeg_from_phone()
-    inline = InlineQueue(runner=lambda call: _with_app(app, call))  # the embedded mode's queue
+    inline = inline_queue(app)  # the embedded mode's queue
     rows = services.attach(session, report_id, uploads(lambda: original), storage=storage, queue=inline)
     session.commit()
     media = session.get(Media, rows[0].id)
@@ -170,11 +171,6 @@ def test_inline_queue_failures_are_logged_not_raised_into_the_request(caplog):
     with caplog.at_level(logging.ERROR, logger="backend.queue"):
         InlineQueue().enqueue("tests.media.test_processing.always_fails", 1)
     assert [r.job for r in caplog.records if r.name == "backend.queue"] == ["tests.media.test_processing.always_fails"]
-
-
-def _with_app(app, call):
-    with app.app_context():
-        return call()
 
 
 def always_fails(_media_id: int) -> None:
