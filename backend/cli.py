@@ -123,7 +123,7 @@ def zones_import(file, kind: str, srid: str, name_property: str, code_property: 
 @with_appcontext
 def sweep_command() -> None:
     """Send again the jobs lost to a Redis outage or a killed worker (media, reporter e-mails)."""
-    from backend.media import jobs
+    from backend import jobs
 
     click.echo(f"{jobs.sweep()} lost jobs sent again.")
 
@@ -154,7 +154,7 @@ def worker_command(burst: bool) -> None:
     """Run an rq worker with the app's settings; it also sweeps pending media every few minutes."""
     from rq import Queue, Worker
 
-    from backend.media import jobs
+    from backend import jobs
     from backend.queue import QUEUE_NAME
 
     redis_client = current_app.extensions["signal93.redis"]

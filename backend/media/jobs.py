@@ -3,8 +3,6 @@ to run twice."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import current_app
 
 from backend.db import utcnow
@@ -26,40 +24,3 @@ def process_media(media_id: int) -> None:
         raise
     finally:
         session.close()
-
-
-def sweep() -> int:
-    """Send again the jobs that were lost (media left pending, reporters not told); returns how many."""
-    from backend.triage import notifications
-
-    database = current_app.extensions["signal93.db"]
-    database.ensure_process_local()
-    queue = current_app.extensions["signal93.queue"]
-    with database.transaction() as session:
-        now = utcnow()
-        return services.sweep(session, queue=queue, now=now) + notifications.sweep(session, queue=queue, now=now)
-
-
-SWEEP_EVERY = timedelta(minutes=2)
-SWEEP_LOCK = "signal93:sweep-scheduled"
-
-
-def schedule_sweeps(redis_client) -> None:
-    """Keep one periodic sweep scheduled, however many workers run (a Redis lock elects one)."""
-    from rq import Queue
-
-    from backend.queue import QUEUE_NAME
-
-    if redis_client.set(SWEEP_LOCK, "1", nx=True, ex=int(SWEEP_EVERY.total_seconds())):
-        Queue(QUEUE_NAME, connection=redis_client).enqueue_in(SWEEP_EVERY, "backend.media.jobs.periodic_sweep")
-
-
-def periodic_sweep() -> None:
-    """The sweep and the units' digests, then the next run (by a worker's scheduler)."""
-    from backend.triage.jobs import send_digests
-
-    sweep()
-    send_digests()
-    redis_client = current_app.extensions["signal93.redis"]
-    redis_client.delete(SWEEP_LOCK)
-    schedule_sweeps(redis_client)
