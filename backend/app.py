@@ -34,8 +34,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     logs.configure(settings.log_level, settings.log_json)
 
     app = Flask(__name__, instance_path=str(settings.instance_path))
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # French labels stay readable
+    app.json = http.JSONProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_request_bytes,

@@ -33,8 +33,7 @@ def create_sandbox_app(
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level, settings.log_json)
     app = Flask(__name__, instance_path=str(settings.instance_path))
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json = http.JSONProvider(app)
     secure_cookies = settings.public_base_url.startswith("https://")
     app.config.update(
         SECRET_KEY=settings.secret_key,

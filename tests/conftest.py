@@ -30,15 +30,19 @@ DATA = Path(__file__).parent / "data"
 def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"signal93 database: {TEST_DATABASE_URL or 'SQLite (temporary file)'}",
+        f"signal93 @postgresql tests: {'run' if (TEST_DATABASE_URL or '').startswith('postgresql') else 'deselected'}",
         f"signal93 redis: {TEST_REDIS_URL or 'none: jobs in-process, @redis tests deselected'}",
         f"signal93 browser: {shutil.which('chromium') or 'none: @browser tests deselected (run in CI)'}",
     ]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Tests of the real Redis run in .ci/run's second pass, where TEST_REDIS_URL is set; browser
-    # tests wherever Chromium is installed, and always in CI (.ci/run installs it).
+    # Tests of the real PostgreSQL and Redis run in .ci/run's second pass, where TEST_DATABASE_URL
+    # and TEST_REDIS_URL are set; browser tests wherever Chromium is installed, and always in CI
+    # (.ci/run installs it).
     skipped_markers = set()
+    if not (TEST_DATABASE_URL or "").startswith("postgresql"):
+        skipped_markers.add("postgresql")
     if not TEST_REDIS_URL:
         skipped_markers.add("redis")
     if not (os.environ.get("CI") or shutil.which("chromium")):

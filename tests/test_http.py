@@ -108,3 +108,22 @@ def test_readyz_is_503_when_redis_is_configured_but_unreachable(settings, databa
 def test_readyz_checks_the_real_redis(client, settings):
     assert settings.redis_url
     assert client.get("/readyz").get_json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def test_json_responses_keep_iso_datetimes_readable_french_and_flask_s_fallbacks(app):
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    at = datetime(2026, 11, 28, 9, 5, 3, 120, tzinfo=UTC)
+    with app.test_request_context():
+        response = app.json.response(
+            {"at": at, "on_the_hour": at.replace(microsecond=0), "label": "Dépôt sauvage", 3: Decimal("1.50")}
+        )
+    assert response.mimetype == "application/json"
+    assert "Dépôt sauvage".encode() in response.data  # not \u-escaped
+    assert json.loads(response.data) == {
+        "at": at.isoformat(),
+        "on_the_hour": at.replace(microsecond=0).isoformat(),
+        "label": "Dépôt sauvage",
+        "3": "1.50",
+    }

@@ -150,6 +150,15 @@ def test_the_queue_holds_the_directorate_s_reports_filtered_paged_and_counted(cl
     assert queue(client, dvd, "overdue=true")["items"] == []
 
 
+def test_the_queue_text_search_takes_percent_and_underscore_literally(client, dvd):
+    full = pothole(client, description="Regard plein à 100% depuis hier")
+    pothole(client, description="Trou de 1000 mm près du regard")
+    pothole(client, description="Trou de 1_0 cm")
+    assert [r["reference"] for r in queue(client, dvd, "q=0%25")["items"]] == [full]
+    assert len(queue(client, dvd, "q=1_0")["items"]) == 1
+    assert queue(client, dvd, "q=%25%25")["items"] == []
+
+
 @pytest.mark.parametrize(
     "query", ["status=lost", "sort=random", "unit=DVD-T99", "cursor=garbage", "bbox=1,2", "limit=500", "q=x"]
 )

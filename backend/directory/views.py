@@ -83,7 +83,7 @@ class CurrentToken(MethodView):
     def delete(self):
         """Sign out: revoke this token at once"""
         current_agent()
-        agents.revoke(db_session(), g.agent_token, utcnow())
+        agents.revoke(db_session(), g.agent_token_id, utcnow())
 
 
 admin_blp = Blueprint("admin", __name__, description="Admins: agents, categories, routing rules")

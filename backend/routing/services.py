@@ -101,6 +101,20 @@ class RoutingTable:
     def locate(self, lon: float, lat: float) -> Place:
         return self.index.locate(lon, lat)
 
+    def id_of(self, kind: str, code: str) -> int | None:
+        """The id of an active category, program or unit by its code; None if this table does not
+        know it (inactive, or newer than the table): ask the database then. Codes never change
+        their id, so a known one is always right."""
+        if kind == "category":
+            category = self.categories.get(code)
+            return category.id if category else None
+        if kind == "program":
+            return next((c.program.id for c in self.categories.values() if c.program.code == code), None)
+        if kind == "unit":
+            unit = self.directory.units.get(code)
+            return unit.id if unit else None
+        return None
+
     def route(self, lon: float, lat: float, program: str, category: str) -> Decision:
         """The decision for a point; :class:`OutsideTerritory` or :class:`NoRoute` otherwise."""
         place = self.index.locate(lon, lat)

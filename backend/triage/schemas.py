@@ -9,7 +9,7 @@ from webargs.fields import DelimitedList
 
 from backend.fields import BBOX_METADATA, BBoxField
 from backend.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from backend.reports.models import STATUSES
+from backend.reports.models import STATUSES, format_reference
 from backend.reports.schemas import ReportPublicSchema, media_view
 from backend.triage.services import PRIORITY_NAMES
 from backend.triage.workflow import targets
@@ -95,21 +95,39 @@ class QueueQuerySchema(ma.Schema):
     cursor = ma.fields.String()
 
 
-def queue_item(report: Any) -> dict[str, Any]:
+def queue_item(row: Any) -> dict[str, Any]:
+    """A queue row (:data:`backend.triage.services.QUEUE_COLUMNS`) as the API shows it."""
+    (
+        report_id,
+        received_at,
+        status,
+        due_at,
+        commune,
+        support_count,
+        priority,
+        assigned_agent_id,
+        lat,
+        lon,
+        version,
+        category_code,
+        category_name,
+        program,
+        unit,
+    ) = row
     return {
-        "reference": report.reference,
-        "status": report.status,
-        "category": {"code": report.category.code, "name": report.category.name},
-        "program": report.program.code,
-        "received_at": report.received_at.isoformat(),
-        "due_at": report.due_at.isoformat() if report.due_at else None,
-        "commune": report.commune_code,
-        "unit": (report.routing.get("unit") or {}).get("code"),
-        "support_count": report.support_count,
-        "priority": PRIORITY_NAMES[report.priority],
-        "assigned_agent_id": report.assigned_agent_id,
-        "location": {"lat": report.lat, "lon": report.lon},
-        "version": report.version,
+        "reference": format_reference(received_at, report_id),
+        "status": status,
+        "category": {"code": category_code, "name": category_name},
+        "program": program,
+        "received_at": received_at,  # written by the JSON provider, as isoformat() would
+        "due_at": due_at,
+        "commune": commune,
+        "unit": unit,
+        "support_count": support_count,
+        "priority": PRIORITY_NAMES[priority],
+        "assigned_agent_id": assigned_agent_id,
+        "location": {"lat": lat, "lon": lon},
+        "version": version,
     }
 
 

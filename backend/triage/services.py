@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from backend.directory.models import Agent, Category, Program, Unit
 from backend.errors import DomainError, InvalidQuery
@@ -243,6 +245,42 @@ SORTS = {
 }
 
 
+# What a queue row shows: plain columns, no JSON to parse, no ORM object to build (a page of 50
+# is read at every scroll of every agent).
+QUEUE_COLUMNS = (
+    Report.id,
+    Report.received_at,
+    Report.status,
+    Report.due_at,
+    Report.commune_code,
+    Report.support_count,
+    Report.priority,
+    Report.assigned_agent_id,
+    Report.lat,
+    Report.lon,
+    Report.version,
+    Category.code.label("category_code"),
+    Category.name.label("category_name"),
+    Program.code.label("program_code"),
+    Unit.code.label("unit_code"),
+)
+
+
+def _queue_rows() -> Any:
+    return (
+        select(*QUEUE_COLUMNS)
+        .join(Category, Report.category_id == Category.id)
+        .join(Program, Report.program_id == Program.id)
+        .outerjoin(Unit, Report.unit_id == Unit.id)
+    )
+
+
+def queue_entries(session: Session, report_ids: list[int]) -> list[Any]:
+    """The queue rows of these reports, in this order."""
+    rows = {row.id: row for row in session.execute(_queue_rows().where(Report.id.in_(report_ids)))}
+    return [rows[report_id] for report_id in report_ids]
+
+
 def queue(
     session: Session,
     agent: Agent,
@@ -253,20 +291,15 @@ def queue(
     cursor: str | None,
     now: datetime,
     with_counts: bool = True,
-) -> tuple[Page[Report], dict[str, int] | None]:
+    known_id: Callable[[str, str], int | None] = lambda kind, code: None,
+) -> tuple[Page[Any], dict[str, int] | None]:
     """The agent's queue: their directorate's reports (admins: all), filtered, in a stable order,
-    one keyset page at a time; and the count per status under the same filters."""
-    conditions = _queue_conditions(session, agent, filters, now)
-    column, descending = SORTS[sort]
-    query = (
-        select(Report)
-        .where(*conditions)
-        .options(joinedload(Report.category), joinedload(Report.program))
-        .order_by(column.desc() if descending else column.asc(), Report.id.desc() if descending else Report.id.asc())
-        .limit(limit + 1)
-    )
-    if filters.get("status"):
-        query = query.where(Report.status.in_(filters["status"]))
+    one keyset page at a time (rows of :data:`QUEUE_COLUMNS`); and the count per status under the
+    same filters. ``known_id(kind, code)`` may answer the id of a category, program or unit code
+    without a query (the routing table); None means ask the database."""
+    shape, params = _queue_filters(session, agent, filters, now, known_id)
+    column = SORTS[sort][0]
+    after: str | None = None
     if cursor is not None:
         value, last_id = decode_cursor(cursor, 2)
         if sort in ("received", "oldest", "due") and value is not None:
@@ -274,66 +307,131 @@ def queue(
                 value = datetime.fromisoformat(value)
             except (TypeError, ValueError):
                 raise InvalidQuery("cursor", "not a cursor returned by this endpoint", code="invalid_cursor") from None
-        if not isinstance(last_id, int):
+        if not isinstance(last_id, int) or isinstance(last_id, bool):
             raise InvalidQuery("cursor", "not a cursor returned by this endpoint", code="invalid_cursor")
-        after = column < value if descending else column > value
-        tie = Report.id < last_id if descending else Report.id > last_id
-        query = query.where(or_(after, and_(column == value, tie)))
-    rows = list(session.scalars(query))
+        after = "after_null" if value is None else "after"
+        params.update(after=value, after_id=last_id)
+    statuses = tuple(sorted(set(filters.get("status") or ())))  # a few known values: part of the shape
+    # Plain rows: run on the session's connection, without the ORM's layer.
+    connection = session.connection()
+    rows = connection.execute(_page_statement(shape, statuses, sort, after), {**params, "limit": limit + 1}).all()
 
-    def key(report: Report) -> list[Any]:
-        value = getattr(report, column.key)
-        return [value.isoformat() if isinstance(value, datetime) else value, report.id]
+    def key(row: Any) -> list[Any]:
+        value = getattr(row, column.key)
+        return [value.isoformat() if isinstance(value, datetime) else value, row.id]
 
     counts = None
-    if with_counts:  # a count over every matching report: page 1 wants it, scrolling does not
-        counts = dict(
-            session.execute(select(Report.status, func.count()).where(*conditions).group_by(Report.status)).all()
-        )
+    if with_counts:  # a count over every matching report (whatever its status): page 1 wants it, scrolling does not
+        counts = dict(connection.execute(_count_statement(shape), params).all())
     return paginate(rows, limit, key), counts
 
 
-def _queue_conditions(session: Session, agent: Agent, filters: dict[str, Any], now: datetime) -> list[Any]:
-    conditions: list[Any] = []
+# The queue's SQL is built once per shape (which filters apply, the order, whether a cursor is
+# given) with bound parameters, then reused: building a statement costs more than running a page.
+_FILTERS: dict[str, Callable[[], Any]] = {
+    "directorate": lambda: Report.directorate_id == bindparam("directorate"),
+    "category": lambda: Report.category_id == bindparam("category"),
+    "program": lambda: Report.program_id == bindparam("program"),
+    "unit": lambda: Report.unit_id == bindparam("unit"),
+    "assigned": lambda: Report.assigned_agent_id == bindparam("assigned"),
+    "unassigned": lambda: Report.assigned_agent_id.is_(None),
+    "commune": lambda: Report.commune_code == bindparam("commune"),
+    "bbox": lambda: and_(
+        Report.lon.between(bindparam("min_lon"), bindparam("max_lon")),
+        Report.lat.between(bindparam("min_lat"), bindparam("max_lat")),
+    ),
+    "received_from": lambda: Report.received_at >= bindparam("received_from"),
+    "received_to": lambda: Report.received_at < bindparam("received_to"),
+    "overdue": lambda: and_(Report.due_at < bindparam("now"), Report.status.in_(workflow.ACTIVE)),
+    "with_media": lambda: select(Media.id).where(Media.report_id == Report.id).exists(),
+    "without_media": lambda: ~select(Media.id).where(Media.report_id == Report.id).exists(),
+    "q": lambda: func.lower(Report.description).like(bindparam("q"), escape="/"),
+}
+
+
+def _queue_filters(
+    session: Session,
+    agent: Agent,
+    filters: dict[str, Any],
+    now: datetime,
+    known_id: Callable[[str, str], int | None] = lambda kind, code: None,
+) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """Which of :data:`_FILTERS` apply, and their values (checked: an unknown code is a 422)."""
+    shape: list[str] = []
+    params: dict[str, Any] = {}
+
+    def apply(name: str, **values: Any) -> None:
+        shape.append(name)
+        params.update(values)
+
     if agent.role != "admin":
-        conditions.append(Report.directorate_id == agent.directorate_id)
-    for name, model, column in (
-        ("category", Category, Report.category_id),
-        ("program", Program, Report.program_id),
-        ("unit", Unit, Report.unit_id),
-    ):
+        apply("directorate", directorate=agent.directorate_id)
+    for name, model in (("category", Category), ("program", Program), ("unit", Unit)):
         if filters.get(name):
-            found = session.scalar(select(model.id).where(model.code == filters[name]))
+            found = known_id(name, filters[name])
+            if found is None:
+                found = session.scalar(select(model.id).where(model.code == filters[name]))
             if found is None:
                 raise InvalidQuery(name, f"unknown {name}", code=f"unknown_{name}")
-            conditions.append(column == found)
+            apply(name, **{name: found})
     assigned = filters.get("assigned")
     if assigned == "me":
-        conditions.append(Report.assigned_agent_id == agent.id)
+        apply("assigned", assigned=agent.id)
     elif assigned == "nobody":
-        conditions.append(Report.assigned_agent_id.is_(None))
+        apply("unassigned")
     elif assigned:
         assignee = session.scalar(select(Agent.id).where(Agent.email == assigned.strip().lower()))
         if assignee is None:
             raise InvalidQuery("assigned", "me, nobody, or an agent's e-mail", code="unknown_agent")
-        conditions.append(Report.assigned_agent_id == assignee)
+        apply("assigned", assigned=assignee)
     if filters.get("commune"):
-        conditions.append(Report.commune_code == filters["commune"])
+        apply("commune", commune=filters["commune"])
     if filters.get("bbox"):
         min_lon, min_lat, max_lon, max_lat = filters["bbox"]
-        conditions += [Report.lon.between(min_lon, max_lon), Report.lat.between(min_lat, max_lat)]
+        apply("bbox", min_lon=min_lon, min_lat=min_lat, max_lon=max_lon, max_lat=max_lat)
     if filters.get("received_from"):
-        conditions.append(Report.received_at >= filters["received_from"])
+        apply("received_from", received_from=filters["received_from"])
     if filters.get("received_to"):
-        conditions.append(Report.received_at < filters["received_to"])
+        apply("received_to", received_to=filters["received_to"])
     if filters.get("overdue"):
-        conditions += [Report.due_at < now, Report.status.in_(workflow.ACTIVE)]
+        apply("overdue", now=now)
     if filters.get("has_media") is not None:
-        exists = select(Media.id).where(Media.report_id == Report.id).exists()
-        conditions.append(exists if filters["has_media"] else ~exists)
+        apply("with_media" if filters["has_media"] else "without_media")
     if filters.get("q"):
-        conditions.append(func.lower(Report.description).contains(filters["q"].lower(), autoescape=True))
+        escaped = filters["q"].lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+        apply("q", q=f"%{escaped}%")
+    return tuple(shape), params
+
+
+def _where(shape: tuple[str, ...], statuses: tuple[str, ...]) -> list[Any]:
+    conditions = [_FILTERS[name]() for name in shape]
+    if statuses:
+        conditions.append(Report.status.in_(statuses))
     return conditions
+
+
+@functools.lru_cache(maxsize=512)
+def _page_statement(shape: tuple[str, ...], statuses: tuple[str, ...], sort: str, after: str | None) -> Any:
+    column, descending = SORTS[sort]
+    query = (
+        _queue_rows()
+        .where(*_where(shape, statuses))
+        .order_by(column.desc() if descending else column.asc(), Report.id.desc() if descending else Report.id.asc())
+        .limit(bindparam("limit"))
+    )
+    if after is not None:
+        tie = Report.id < bindparam("after_id") if descending else Report.id > bindparam("after_id")
+        if after == "after_null":  # the last row had no value (a report with no due date)
+            query = query.where(and_(column.is_(None), tie))
+        else:
+            value = bindparam("after")
+            query = query.where(or_(column < value if descending else column > value, and_(column == value, tie)))
+    return query
+
+
+@functools.lru_cache(maxsize=512)
+def _count_statement(shape: tuple[str, ...]) -> Any:
+    return select(Report.status, func.count()).where(*_where(shape, ())).group_by(Report.status)
 
 
 CSV_COLUMNS = (
@@ -356,9 +454,7 @@ CSV_COLUMNS = (
 def queue_csv_query(session: Session, agent: Agent, *, filters: dict[str, Any], now: datetime) -> Any:
     """The statement of the CSV export (filters checked now, so a bad one is a 422, not a broken
     download). Run it with ``yield_per`` to read in batches: constant memory."""
-    conditions = _queue_conditions(session, agent, filters, now)
-    if filters.get("status"):
-        conditions.append(Report.status.in_(filters["status"]))
+    shape, params = _queue_filters(session, agent, filters, now)
     return (
         select(
             Report.id,
@@ -378,9 +474,10 @@ def queue_csv_query(session: Session, agent: Agent, *, filters: dict[str, Any], 
         .join(Program, Report.program_id == Program.id)
         .join(Category, Report.category_id == Category.id)
         .outerjoin(Unit, Report.unit_id == Unit.id)
-        .where(*conditions)
+        .where(*_where(shape, tuple(filters.get("status") or ())))
         .order_by(Report.received_at.desc(), Report.id.desc())
         .execution_options(yield_per=500)
+        .params(params)
     )
 
 

@@ -11,7 +11,7 @@ from flask.views import MethodView
 
 from backend.db import utcnow
 from backend.errors import InvalidQuery
-from backend.http import Blueprint, UnsupportedMediaType, current_agent, db_session, json_body
+from backend.http import Blueprint, UnsupportedMediaType, current_agent, db_session, json_body, read_only
 from backend.reports.schemas import MediaUploadSchema, media_view
 from backend.reports.views import media_intake
 from backend.triage import schemas, services
@@ -35,6 +35,7 @@ class Queue(MethodView):
     @blp.arguments(schemas.QueueQuerySchema(), location="query")
     @blp.response(200, description="items, next_cursor, counts per status under the same filters")
     @blp.doc(security=[{"AgentToken": []}])
+    @read_only
     def get(self, args):
         """Your directorate's queue: filters, a stable order, keyset pages, counts per status"""
         filters = {k: v for k, v in args.items() if k not in ("sort", "limit", "cursor", "counts")}
@@ -47,6 +48,7 @@ class Queue(MethodView):
             cursor=args.get("cursor"),
             now=utcnow(),
             with_counts=args["counts"],
+            known_id=current_app.extensions["signal93.router"].table(db_session()).id_of,
         )
         response = jsonify(
             {"items": [schemas.queue_item(r) for r in page.items], "next_cursor": page.next_cursor, "counts": counts}
@@ -111,7 +113,8 @@ class Bulk(MethodView):
             assignee_email=data.get("agent"),
             queue=current_app.extensions["signal93.queue"],
         )
-        return {"changed": [schemas.queue_item(r) for r in reports]}
+        entries = services.queue_entries(db_session(), [report.id for report in reports])
+        return {"changed": [schemas.queue_item(row) for row in entries]}
 
 
 @blp.route("/triage/reports/<string:reference>")

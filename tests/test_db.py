@@ -1,0 +1,89 @@
+"""The database layer: pooled connections that died while idle, read-only sessions."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
+
+from backend.db import Database, ReadOnlySession, make_engine
+from backend.directory.models import Program
+from backend.reports.models import Report
+
+
+def _kill_pooled_connection(engine, database_url: str) -> int:
+    """Check a connection in and out of the pool, then have the server end it; its backend pid."""
+    with engine.connect() as connection:
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    killer = make_engine(database_url)
+    with killer.connect() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    killer.dispose()
+    return pid
+
+
+@pytest.mark.postgresql
+def test_a_pooled_connection_that_died_while_idle_is_replaced_before_a_request_uses_it(database_url):
+    engine = make_engine(database_url, ping_after_idle=0)  # every return to the pool counts as idle
+    dead = _kill_pooled_connection(engine, database_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != dead
+    engine.dispose()
+
+
+@pytest.mark.postgresql
+def test_a_connection_in_steady_use_is_not_pinged(database_url):
+    # The other side of the trade: within the idle delay, the pool trusts the connection (a
+    # request right after the database died fails, and the pool is renewed).
+    engine = make_engine(database_url, ping_after_idle=3600)
+    _kill_pooled_connection(engine, database_url)
+    with pytest.raises(OperationalError), engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    with engine.connect() as connection:  # the next one gets a new connection
+        assert connection.execute(text("SELECT 1")).scalar_one() == 1
+    engine.dispose()
+
+
+@pytest.mark.postgresql
+def test_timestamps_come_back_in_utc_whatever_the_server_s_time_zone(database_url):
+    from datetime import UTC, datetime, timedelta
+
+    from backend.reports.models import ReportEvent
+
+    separator = "&" if "?" in database_url else "?"
+    tokyo = make_engine(f"{database_url}{separator}options=-ctimezone%3DAsia/Tokyo")
+    with tokyo.connect() as connection:
+        at = connection.execute(select(func.now())).scalar_one()
+        stored = connection.execute(select(ReportEvent.at).limit(1)).scalar_one_or_none()
+        typed = connection.execute(select(func.cast(func.now(), ReportEvent.at.type))).scalar_one()
+    assert at.utcoffset() == timedelta(0)
+    assert typed.tzinfo is not None
+    assert typed.utcoffset() == timedelta(0)
+    assert abs(typed - datetime.now(UTC)) < timedelta(minutes=5)
+    assert stored is None or stored.utcoffset() == timedelta(0)
+    tokyo.dispose()
+
+
+def test_a_read_only_session_refuses_to_write_and_writes_nothing(fresh_database_url):
+    from backend.db import migrate
+    from backend.seeding import load_seeds
+
+    engine = make_engine(fresh_database_url)
+    migrate(engine)
+    database = Database(engine)
+    with database.transaction() as session:
+        load_seeds(session)
+    session = database.session(read_only=True)
+    program = session.scalars(select(Program).order_by(Program.id)).first()
+    program.name = "Renamed"
+    with pytest.raises(ReadOnlySession):
+        session.flush()
+    session.rollback()
+    with pytest.raises(ReadOnlySession):
+        session.execute(Program.__table__.update().values(name="Renamed"))
+    with pytest.raises(ReadOnlySession):
+        session.execute(Report.__table__.delete())
+    session.close()
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).where(Program.name == "Renamed")) == 0
+    engine.dispose()
