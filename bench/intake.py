@@ -9,7 +9,8 @@ JSON, insert one row, commit). Then, side by side:
    (best of each: this machine is shared, the least disturbed round is the fairest);
 2. Signal93's latency percentiles with requests sent at a fixed rate of half its maximum.
 Prints both throughputs, their ratio (target >= 0.5) and the p99 (target < 100 ms).
-Reports are spread over random points of the département, in three categories.
+Reports are spread over random points of the département, in three categories; each request is a
+new report (a fresh client_id: no idempotent replay).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from backend.zones.geometry import from_geojson
 from bench.routing import random_points
 
 ROOT = Path(__file__).resolve().parent.parent
+CLIENT_ID = "<client_id: a new uuid4 for each request>"
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 CATEGORIES = [
     ("nid-de-poule", {"taille": "moyen"}),
@@ -55,7 +57,7 @@ def bodies(count: int) -> list[bytes]:
                     "location": {"lat": lat, "lon": lon, "accuracy_m": 10},
                     "description": "Signalement de test de charge",
                     "attributes": attributes,
-                    "client_id": str(uuid.uuid4()),
+                    "client_id": CLIENT_ID,
                 }
             ).encode()
         )
@@ -63,6 +65,7 @@ def bodies(count: int) -> list[bytes]:
 
 
 async def post(port: int, path: str, body: bytes) -> int:
+    body = body.replace(CLIENT_ID.encode(), str(uuid.uuid4()).encode())  # every request a new report, no replay
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
