@@ -87,3 +87,31 @@ def test_a_read_only_session_refuses_to_write_and_writes_nothing(fresh_database_
     with database.transaction() as session:
         assert session.scalar(select(func.count()).where(Program.name == "Renamed")) == 0
     engine.dispose()
+
+
+def test_embedded_reads_go_on_while_a_long_write_holds_the_sqlite_write_lock(tmp_path, settings):
+    # Read-only views (the catalog, the public list, the queue) begin a plain deferred
+    # transaction: a zone import or a burst of reports holding the write lock does not stall them.
+    from dataclasses import replace
+
+    from backend.app import create_app
+    from backend.db import migrate
+    from backend.seeding import load_seeds
+
+    url = f"sqlite:///{tmp_path / 'embedded.sqlite3'}"
+    engine = make_engine(url)
+    migrate(engine)
+    database = Database(engine)
+    with database.transaction() as session:
+        load_seeds(session)
+    client = create_app(replace(settings, database_url=url), database=database).test_client()
+    writer = make_engine(url)
+    with writer.connect() as connection, connection.begin():  # BEGIN IMMEDIATE: the write lock
+        connection.execute(Program.__table__.update().values(name="Pendant l'écriture"))
+        programs = client.get("/api/v1/programs")
+        reports = client.get("/api/v1/reports")
+    assert programs.status_code == 200
+    assert "Pendant l'écriture" not in {p["name"] for p in programs.get_json()["items"]}  # not yet committed
+    assert reports.status_code == 200
+    writer.dispose()
+    engine.dispose()

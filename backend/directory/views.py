@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from backend.db import utcnow
 from backend.directory import admin, agents, schemas, services
-from backend.http import Blueprint, current_agent, db_session, json_body
+from backend.http import Blueprint, current_agent, db_session, json_body, read_only
 
 blp = Blueprint("catalog", __name__, description="Programs, categories and the directorates that handle them")
 
@@ -15,6 +15,7 @@ blp = Blueprint("catalog", __name__, description="Programs, categories and the d
 @blp.route("/programs")
 class Programs(MethodView):
     @blp.response(200, schemas.ProgramListSchema)
+    @read_only
     def get(self):
         """List the programs (citizen apps)"""
         return {"items": services.list_programs(db_session())}
@@ -24,6 +25,7 @@ class Programs(MethodView):
 class Categories(MethodView):
     @blp.arguments(schemas.CategoryQuerySchema, location="query")
     @blp.response(200, schemas.CategoryListSchema)
+    @read_only
     def get(self, args):
         """List the categories a citizen can pick, with their attribute definitions"""
         return {"items": services.list_categories(db_session(), program=args.get("program"))}
@@ -32,6 +34,7 @@ class Categories(MethodView):
 @blp.route("/directorates")
 class Directorates(MethodView):
     @blp.response(200, schemas.DirectorateListSchema)
+    @read_only
     def get(self):
         """List the directorates and their units"""
         return {"items": services.list_directorates(db_session())}
@@ -40,6 +43,7 @@ class Directorates(MethodView):
 @blp.route("/external-bodies")
 class ExternalBodies(MethodView):
     @blp.response(200, schemas.ExternalBodyListSchema)
+    @read_only
     def get(self):
         """List the external bodies (communes) that can receive referrals"""
         return {"items": services.list_external_bodies(db_session())}

@@ -20,6 +20,7 @@ from backend.http import (
     check_json_request,
     db_session,
     json_body,
+    read_only,
 )
 from backend.media import services as media_services
 from backend.reports import schemas, services
@@ -148,6 +149,7 @@ class Reports(MethodView):
 
     @blp.arguments(schemas.ReportQuerySchema(), location="query")
     @blp.response(200, schemas.ReportListSchema)
+    @read_only
     def get(self, args):
         """List reports, newest first, one page at a time"""
         page = services.list_reports(

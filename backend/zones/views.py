@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from backend.http import Blueprint, db_session
+from backend.http import Blueprint, db_session, read_only
 from backend.zones import schemas, services
 
 blp = Blueprint("zones", __name__, description="Zones: département, communes, territories, parks, roads")
@@ -14,6 +14,7 @@ blp = Blueprint("zones", __name__, description="Zones: département, communes, t
 class Zones(MethodView):
     @blp.arguments(schemas.ZoneQuerySchema, location="query")
     @blp.response(200, schemas.ZoneCollectionSchema)
+    @read_only
     def get(self, args):
         """List zones as a GeoJSON FeatureCollection, by kind and bounding box, one page at a time"""
         page = services.list_zones(
@@ -29,6 +30,7 @@ class Zones(MethodView):
 @blp.route("/zones/<string:kind>/<string:code>")
 class ZoneDetail(MethodView):
     @blp.response(200, schemas.ZoneFeatureSchema)
+    @read_only
     def get(self, kind: str, code: str):
         """One zone as a GeoJSON Feature; a former code (a merged commune) resolves to today's zone"""
         return schemas.zone_feature(services.get_zone(db_session(), kind, code))
