@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event, literal_column
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -65,6 +66,19 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+_CONSTANT_RE = re.compile(r"^[a-z][a-z_]*$")
+
+
+def in_constants(column: Any, values: Iterable[str]) -> Any:
+    """``column IN ('a', 'b')`` with a few known constants (statuses) written into the SQL.
+    ``column.in_(values)`` would render its list at every execution, and the driver could not
+    reuse its parsed statement."""
+    values = list(values)
+    if not all(_CONSTANT_RE.match(value) for value in values):
+        raise ValueError(f"not a code constant: {values!r}")
+    return column.in_([literal_column(f"'{value}'") for value in values])
 
 
 # A pooled connection idle for longer than this is tested before use (see _ping_when_idle).

@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, literal, or_, select, true, union_all, update
+from sqlalchemy import JSON, and_, bindparam, func, insert, literal_column, or_, select, true, update
+from sqlalchemy import column as sql_column
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from backend.db import in_constants
 from backend.directory.models import Category, Program
 from backend.errors import DomainError, InvalidQuery, NotFound
 from backend.media import images
@@ -344,11 +346,15 @@ def _store_with_similar(connection: Any, report: Report, now: datetime) -> tuple
     reports. All parts of the statement read one snapshot, so the new report is not among them."""
     params = _with_defaults(_columns(report, Report), _REPORT_COLUMNS)
     events = ReportEvent.__table__.c
-    for i, event in enumerate(report.events):
-        values = _with_defaults(_columns(event, ReportEvent), [events[key] for key in _EVENT_COLUMNS])
-        params.update({f"event{i}_{key}": value for key, value in values.items()})
+    params["events"] = [
+        {
+            key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in _with_defaults(_columns(event, ReportEvent), [events[k] for k in _EVENT_COLUMNS]).items()
+        }
+        for event in report.events
+    ]
     params.update(_similar_params(report, now))
-    rows = connection.execute(_store_statement(len(report.events)), params).all()
+    rows = connection.execute(_STORE_WITH_SIMILAR, params).all()
     return rows[0].new_id, _nearby(report, [row for row in rows if row.id is not None])
 
 
@@ -368,8 +374,9 @@ def _with_defaults(values: dict[str, Any], columns: list[Any]) -> dict[str, Any]
     return {column.key: values[column.key] if column.key in values else default(column) for column in columns}
 
 
-@functools.cache
-def _store_statement(event_count: int) -> Any:
+def _store_with_similar_statement() -> Any:
+    # Under 50 parameters and free of IN lists rendered per execution, so psycopg keeps the
+    # statement parsed (and prepared, from its fifth run): the events travel as one JSON array.
     reports, events = Report.__table__, ReportEvent.__table__
     new_report = (
         postgresql_insert(reports)
@@ -378,15 +385,23 @@ def _store_statement(event_count: int) -> Any:
         .returning(reports.c.id)
         .cte("new_report")
     )
-    event_rows = union_all(
-        *(
-            select(new_report.c.id, *(bindparam(f"event{i}_{key}", type_=events.c[key].type) for key in _EVENT_COLUMNS))
-            for i in range(event_count)
-        )
+    event_rows = (
+        func.json_to_recordset(bindparam("events", type_=JSON()))
+        .table_valued(*(sql_column(key, events.c[key].type) for key in _EVENT_COLUMNS))
+        .render_derived(name="event", with_types=True)
     )
-    new_events = insert(events).from_select(["report_id", *_EVENT_COLUMNS], event_rows).cte("new_events")
+    new_events = (
+        insert(events)
+        .from_select(
+            ["report_id", *_EVENT_COLUMNS],
+            select(new_report.c.id, *(event_rows.c[key] for key in _EVENT_COLUMNS)).select_from(
+                new_report.join(event_rows, true())
+            ),
+        )
+        .cte("new_events")
+    )
     similar = _SIMILAR.subquery("similar")
-    one_row = select(literal(1).label("one")).subquery("one")  # the new id comes back with no similar report too
+    one_row = select(literal_column("1").label("one")).subquery("one")  # the new id comes back with no similar row too
     return (
         select(select(new_report.c.id).scalar_subquery().label("new_id"), *similar.c)
         .select_from(one_row.outerjoin(similar, true()))
@@ -550,7 +565,7 @@ _SIMILAR = (
     .where(
         Report.category_id == bindparam("category_id"),
         Report.id != bindparam("report_id"),
-        Report.status.in_(OPEN_STATUSES),
+        in_constants(Report.status, OPEN_STATUSES),
         Report.sensitive.is_(False),
         Report.received_at >= bindparam("since", type_=Report.received_at.type),
         Report.lat.between(bindparam("min_lat"), bindparam("max_lat")),
@@ -559,6 +574,7 @@ _SIMILAR = (
     .order_by(_PLANAR, Report.id)
     .limit(SIMILAR_LIMIT)
 )
+_STORE_WITH_SIMILAR = _store_with_similar_statement()
 
 
 def add_media(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from backend.db import in_constants
 from backend.directory.models import Agent, Category, Program, Unit
 from backend.errors import DomainError, InvalidQuery
 from backend.media.models import Media
@@ -342,7 +343,7 @@ _FILTERS: dict[str, Callable[[], Any]] = {
     ),
     "received_from": lambda: Report.received_at >= bindparam("received_from"),
     "received_to": lambda: Report.received_at < bindparam("received_to"),
-    "overdue": lambda: and_(Report.due_at < bindparam("now"), Report.status.in_(workflow.ACTIVE)),
+    "overdue": lambda: and_(Report.due_at < bindparam("now"), in_constants(Report.status, workflow.ACTIVE)),
     "with_media": lambda: select(Media.id).where(Media.report_id == Report.id).exists(),
     "without_media": lambda: ~select(Media.id).where(Media.report_id == Report.id).exists(),
     "q": lambda: func.lower(Report.description).like(bindparam("q"), escape="/"),
@@ -406,7 +407,7 @@ def _queue_filters(
 def _where(shape: tuple[str, ...], statuses: tuple[str, ...]) -> list[Any]:
     conditions = [_FILTERS[name]() for name in shape]
     if statuses:
-        conditions.append(Report.status.in_(statuses))
+        conditions.append(in_constants(Report.status, statuses))
     return conditions
 
 
