@@ -115,3 +115,14 @@ def test_embedded_reads_go_on_while_a_long_write_holds_the_sqlite_write_lock(tmp
     assert reports.status_code == 200
     writer.dispose()
     engine.dispose()
+
+
+def test_in_constants_writes_only_code_constants_into_the_sql():
+    from backend.db import in_constants
+
+    rendered = str(in_constants(Report.status, ["open", "in_progress"]).compile())
+    assert "'open'" in rendered
+    assert "'in_progress'" in rendered
+    for value in ["open'); DROP TABLE reports; --", "Open", "", "open status"]:
+        with pytest.raises(ValueError, match="not a code constant"):
+            in_constants(Report.status, ["open", value])
