@@ -172,9 +172,49 @@ def test_an_agent_publishes_a_video_without_its_metadata_and_can_withdraw_it(app
     assert client.get(public_url).status_code == 404
 
 
-def test_photos_are_not_published_by_hand(app, client, photo_report):
+def test_ordinary_photos_are_not_published_by_hand(app, client, photo_report):
     media_id, _ = photo_report
     create(app, "dvd.photo@seinesaintdenis.fr", directorate="DVD")
     token = sign_in(client, "dvd.photo@seinesaintdenis.fr").get_json()["token"]
     response = client.post(f"/api/v1/triage/media/{media_id}/publication", headers=bearer(token))
-    assert (response.status_code, response.get_json()["code"]) == (409, "not_a_video")
+    assert (response.status_code, response.get_json()["code"]) == (409, "not_held")
+    withdrawn = client.delete(f"/api/v1/triage/media/{media_id}/publication", headers=bearer(token))
+    assert (withdrawn.status_code, withdrawn.get_json()["code"]) == (409, "not_held")
+    assert client.get(f"/api/v1/media/{media_id}/thumb").status_code == 200  # public once processed
+
+
+def test_a_photo_of_a_sensitive_sighting_is_held_until_an_agent_publishes_it(app, client):
+    import json
+
+    from tests.factories import SAUSSET_PARK_CENTRE
+
+    app.extensions["signal93.queue"] = inline_queue(app)
+    payload = report_payload(
+        "observation-espece", at=SAUSSET_PARK_CENTRE, attributes={"espece": "Ixobrychus minutus", "nombre": 1}
+    )
+    created = client.post(
+        "/api/v1/reports",
+        data={"report": json.dumps(payload), "photos": [(io.BytesIO(files.jpeg_from_phone()), "blongios.jpg")]},
+        content_type="multipart/form-data",
+    ).get_json()
+    reference, media_id = created["reference"], created["media"][0]["id"]
+    (listed,) = client.get(f"/api/v1/reports/{reference}").get_json()["media"]
+    assert (listed["status"], listed["urls"]) == ("ready", {})  # processed, yet not shown
+    for variant in ("thumb", "display"):
+        held = client.get(f"/api/v1/media/{media_id}/{variant}")
+        assert (held.status_code, held.get_json()["code"]) == (404, "media_not_found")
+
+    create(app, "dnpb.photo@seinesaintdenis.fr", directorate="DNPB")
+    dnpb = bearer(sign_in(client, "dnpb.photo@seinesaintdenis.fr").get_json()["token"])
+    url = f"/api/v1/triage/media/{media_id}/publication"
+    published = client.post(url, headers=dnpb)
+    assert published.status_code == 200, published.get_json()
+    assert set(published.get_json()["urls"]) == {"thumb", "display"}
+    assert client.get(f"/api/v1/media/{media_id}/thumb").status_code == 200
+    (listed,) = client.get(f"/api/v1/reports/{reference}").get_json()["media"]
+    assert set(listed["urls"]) == {"thumb", "display"}
+
+    assert client.delete(url, headers=dnpb).status_code == 200
+    assert client.get(f"/api/v1/media/{media_id}/thumb").status_code == 404
+    trail = client.get(f"/api/v1/triage/reports/{reference}", headers=dnpb).get_json()["trail"]
+    assert [e["kind"] for e in trail][-2:] == ["media_published", "media_unpublished"]

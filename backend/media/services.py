@@ -213,10 +213,24 @@ def sweep(session: Session, *, queue: JobQueue, now: datetime, stale_after: time
     return len(stale)
 
 
-class NotAVideo(DomainError):
-    code = "not_a_video"
+def is_held(media: Media, *, sensitive: bool) -> bool:
+    """Whether a medium waits for an agent to publish it: a video (its cleaned copy is made then),
+    and a photo of a sensitive sighting (a rare species: the picture may show where it is)."""
+    return not media.published and (media.kind == "video" or sensitive)
+
+
+def is_public(media: Media, *, sensitive: bool) -> bool:
+    """Whether the public may see a medium: not held, and its derivatives made."""
+    return not is_held(media, sensitive=sensitive) and media.status == "ready" and bool(media.derivatives)
+
+
+class NotHeld(DomainError):
+    code = "not_held"
     status = 409
-    message = "Only videos are published by hand: photos are public once their derivatives are made."
+    message = (
+        "Only videos and photos of sensitive sightings are published by hand: "
+        "other photos are public once their derivatives are made."
+    )
 
 
 class UnreadableVideo(DomainError):
@@ -225,10 +239,31 @@ class UnreadableVideo(DomainError):
     message = "This video's structure is broken: it cannot be cleaned, so it is not published."
 
 
+def publish(session: Session, media: Media, *, sensitive: bool, storage: Storage, now: datetime) -> Media:
+    """Make a held medium public: a video (a copy with its metadata boxes blanked), or a photo of
+    a sensitive sighting (its derivatives, already clean, are then served)."""
+    if media.kind == "video":
+        return publish_video(session, media, storage=storage, now=now)
+    if not sensitive:
+        raise NotHeld()
+    media.published = True
+    media.updated_at = now
+    session.flush()
+    return media
+
+
+def unpublish(session: Session, media: Media, *, sensitive: bool, now: datetime) -> Media:
+    """Withdraw a published video, or a published photo of a sensitive sighting."""
+    if media.kind != "video" and not sensitive:
+        raise NotHeld()
+    media.published = False
+    media.updated_at = now
+    session.flush()
+    return media
+
+
 def publish_video(session: Session, media: Media, *, storage: Storage, now: datetime) -> Media:
     """Make a video public: a copy with its metadata boxes blanked, at a derivative key."""
-    if media.kind != "video":
-        raise NotAVideo()
     try:
         clean = videos.scrub(storage.get(media.original_key))
     except videos.InvalidVideo as exc:
@@ -238,15 +273,6 @@ def publish_video(session: Session, media: Media, *, storage: Storage, now: date
         storage.put(key, clean, media.content_type)
     media.derivatives = {"video": {"key": key, "content_type": media.content_type}}
     media.published = True
-    media.updated_at = now
-    session.flush()
-    return media
-
-
-def unpublish_video(session: Session, media: Media, *, now: datetime) -> Media:
-    if media.kind != "video":
-        raise NotAVideo()
-    media.published = False
     media.updated_at = now
     session.flush()
     return media

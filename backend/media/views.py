@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, request
 from flask.views import MethodView
+from sqlalchemy import bindparam, select
 
 from backend.db import utcnow
 from backend.errors import DomainError, NotFound
@@ -15,6 +16,7 @@ from backend.reports.schemas import media_view
 
 blp = Blueprint("media", __name__, description="Photos' public derivatives (no metadata of any kind)")
 VARIANTS = ("thumb", "display", "video")
+_SENSITIVE = select(Report.sensitive).where(Report.id == bindparam("report_id"))
 
 
 class MediaNotFound(NotFound):
@@ -33,10 +35,11 @@ class Derivative(MethodView):
     @blp.response(200, description="The JPEG derivative", content_type="image/jpeg")
     def get(self, media_id: int, variant: str):
         """A photo's derivative (`thumb` 320 px, `display` 1600 px) or a published `video`, without metadata"""
-        media = db_session().get(Media, media_id)
+        session = db_session()
+        media = session.get(Media, media_id)
         if media is None or variant not in VARIANTS or (variant == "video") != (media.kind == "video"):
             raise MediaNotFound()
-        if media.kind == "video" and not media.published:
+        if services.is_held(media, sensitive=session.scalar(_SENSITIVE, {"report_id": media.report_id})):
             raise MediaNotFound()  # listed, never served, until an agent publishes it
         if media.status != "ready" or variant not in media.derivatives:
             raise MediaNotReady()
@@ -69,22 +72,24 @@ class Publication(MethodView):
     @blp.response(200, description="The medium as the public now sees it")
     @blp.doc(security=[{"AgentToken": []}])
     def post(self, media_id: int):
-        """Publish a video (a copy with its metadata boxes blanked): agents of the report's directorate"""
+        """Publish a held medium: a video (a copy with its metadata boxes blanked) or a photo of a
+        sensitive sighting. Agents of the report's directorate"""
         session = db_session()
         media, report = _agent_media(session, media_id)
-        services.publish_video(session, media, storage=current_app.extensions["signal93.storage"], now=utcnow())
+        storage = current_app.extensions["signal93.storage"]
+        services.publish(session, media, sensitive=report.sensitive, storage=storage, now=utcnow())
         _trace(session, report, "media_published", media)
-        return media_view(media)
+        return media_view(media, sensitive=report.sensitive)
 
     @blp.response(200, description="The medium as the public now sees it")
     @blp.doc(security=[{"AgentToken": []}])
     def delete(self, media_id: int):
-        """Withdraw a published video from the public"""
+        """Withdraw a published video, or a published photo of a sensitive sighting, from the public"""
         session = db_session()
         media, report = _agent_media(session, media_id)
-        services.unpublish_video(session, media, now=utcnow())
+        services.unpublish(session, media, sensitive=report.sensitive, now=utcnow())
         _trace(session, report, "media_unpublished", media)
-        return media_view(media)
+        return media_view(media, sensitive=report.sensitive)
 
 
 def _agent_media(session, media_id: int):

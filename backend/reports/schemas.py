@@ -11,6 +11,7 @@ import marshmallow as ma
 from webargs.fields import DelimitedList
 
 from backend.fields import BBOX_METADATA, BBoxField, StrictBoolean, StrictFloat
+from backend.media import services as media_services
 from backend.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from backend.reports.models import STATUSES
 
@@ -179,7 +180,7 @@ class ReportPublicSchema(ma.Schema):
     timeline = ma.fields.Method("_timeline", required=True)
 
     def _media(self, report: Any) -> list[dict[str, Any]]:
-        return [media_view(m) for m in report.media]
+        return [media_view(m, sensitive=report.sensitive) for m in report.media]
 
     def _location(self, report: Any) -> dict[str, Any]:
         precision = "coarsened" if report.sensitive else "exact"
@@ -240,14 +241,13 @@ class ReportReadSchema(ReportPublicSchema):
     )
 
 
-def media_view(media: Any) -> dict[str, Any]:
-    """A medium as the public sees it: its derivatives once made; a video is listed, never
-    served, until an agent publishes it."""
+def media_view(media: Any, *, sensitive: bool) -> dict[str, Any]:
+    """A medium as the public sees it: its derivatives once made. A video, and a photo of a
+    sensitive sighting (``sensitive``: its report's), are listed, never served, until an agent
+    publishes them."""
     view: dict[str, Any] = {"id": media.id, "kind": media.kind, "status": media.status, "urls": {}}
-    if media.kind == "photo" and media.status == "ready":
+    if media_services.is_public(media, sensitive=sensitive):
         view["urls"] = {name: f"/api/v1/media/{media.id}/{name}" for name in sorted(media.derivatives)}
-    elif media.kind == "video" and media.published and "video" in media.derivatives:
-        view["urls"] = {"video": f"/api/v1/media/{media.id}/video"}
     return view
 
 

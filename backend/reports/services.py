@@ -579,9 +579,10 @@ _STORE_WITH_SIMILAR = _store_with_similar_statement()
 
 def add_media(
     session: Session, reference: str, token: str | None, files: dict[str, list[bytes]], *, media: Any
-) -> list[Any]:
+) -> tuple[Report, list[Any]]:
     """Photos (and a video) sent after the report, by its reporter (slow networks send the report
-    first). Counts include what the report already has; nothing is stored if one file is refused."""
+    first): the report and the new media. Counts include what the report already has; nothing is
+    stored if one file is refused."""
     report = get_report(session, reference)
     if token is None:
         raise ReporterTokenMissing()
@@ -597,7 +598,7 @@ def add_media(
     if videos + len(files.get("video", [])) > media_services.MAX_VIDEOS:
         raise media_services.UploadRefused("video", "too_many_files", "at most one video per report")
     uploads = media.check(files, report.program.code)
-    return media.attach(session, report.id, uploads)
+    return report, media.attach(session, report.id, uploads)
 
 
 def add_support(session: Session, reference: str, client_id: str, now: datetime) -> tuple[Report, bool]:

@@ -198,8 +198,10 @@ class ReportMedia(MethodView):
         if unknown:
             raise InvalidFields(errors={"files": {name: ["unknown file field"] for name in sorted(unknown)}})
         files = {name: [f.read() for f in request.files.getlist(name)] for name in ("photos", "video")}
-        rows = services.add_media(db_session(), reference, authorization("Reporter"), files, media=media_intake())
-        return {"media": [schemas.media_view(m) for m in rows]}, 201
+        report, rows = services.add_media(
+            db_session(), reference, authorization("Reporter"), files, media=media_intake()
+        )
+        return {"media": [schemas.media_view(m, sensitive=report.sensitive) for m in rows]}, 201
 
 
 @blp.route("/reports/<string:reference>/opt-out")

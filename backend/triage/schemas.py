@@ -47,7 +47,11 @@ def agent_view(report: Any, agent: Any) -> dict[str, Any]:
         else None
     )
     body["media"] = [
-        {**media_view(m), "original_url": f"/api/v1/triage/media/{m.id}/original", "failure_reason": m.failure_reason}
+        {
+            **media_view(m, sensitive=report.sensitive),
+            "original_url": f"/api/v1/triage/media/{m.id}/original",
+            "failure_reason": m.failure_reason,
+        }
         for m in report.media
     ]
     body["trail"] = [

@@ -672,8 +672,9 @@ def bulk(
 
 def add_media(
     session: Session, agent: Agent, reference: str, files: dict[str, list[bytes]], *, media: Any, now: datetime
-) -> list[Any]:
-    """Photos or a video added by an agent (a site visit, say); same checks as the reporter's."""
+) -> tuple[Report, list[Any]]:
+    """Photos or a video added by an agent (a site visit, say), same checks as the reporter's:
+    the report and the new media."""
 
     report = visible_report(session, agent, reference)
     if not any(files.values()):
@@ -692,7 +693,7 @@ def add_media(
         )
     )
     session.flush()
-    return rows
+    return report, rows
 
 
 def nearby_open_reports(session: Session, report: Report, now: datetime) -> list[dict[str, Any]]:

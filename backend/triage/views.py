@@ -266,5 +266,7 @@ class AgentMedia(MethodView):
         if request.mimetype != "multipart/form-data":
             raise UnsupportedMediaType(errors={"headers": {"Content-Type": ["must be multipart/form-data"]}})
         files = {name: [f.read() for f in request.files.getlist(name)] for name in ("photos", "video")}
-        rows = services.add_media(db_session(), current_agent(), reference, files, media=media_intake(), now=utcnow())
-        return {"media": [media_view(m) for m in rows]}, 201
+        report, rows = services.add_media(
+            db_session(), current_agent(), reference, files, media=media_intake(), now=utcnow()
+        )
+        return {"media": [media_view(m, sensitive=report.sensitive) for m in rows]}, 201
