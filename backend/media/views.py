@@ -19,6 +19,18 @@ VARIANTS = ("thumb", "display", "video")
 _SENSITIVE = select(Report.sensitive).where(Report.id == bindparam("report_id"))
 
 
+def media_intake() -> services.MediaIntake:
+    """This app's media limits and storage, for every view that takes files."""
+    settings = current_app.extensions["signal93.settings"]
+    return services.MediaIntake(
+        storage=current_app.extensions["signal93.storage"],
+        queue=current_app.extensions["signal93.queue"],
+        max_photo_bytes=settings.max_photo_bytes,
+        max_video_bytes=settings.max_video_bytes,
+        max_pixels=settings.max_photo_pixels,
+    )
+
+
 class MediaNotFound(NotFound):
     code = "media_not_found"
     message = "No such photo derivative."

@@ -22,7 +22,7 @@ from backend.http import (
     json_body,
     read_only,
 )
-from backend.media import services as media_services
+from backend.media.views import media_intake
 from backend.reports import schemas, services
 
 blp = Blueprint("reports", __name__, description="Citizen reports: submit, follow, support")
@@ -68,17 +68,6 @@ def _fingerprint(payload: Any, files: dict[str, list[bytes]]) -> str:
         for data in files[field]:
             digest.update(f"|{field}:".encode() + hashlib.sha256(data).digest())
     return digest.hexdigest()
-
-
-def media_intake() -> media_services.MediaIntake:
-    settings = _settings()
-    return media_services.MediaIntake(
-        storage=current_app.extensions["signal93.storage"],
-        queue=current_app.extensions["signal93.queue"],
-        max_photo_bytes=settings.max_photo_bytes,
-        max_video_bytes=settings.max_video_bytes,
-        max_pixels=settings.max_photo_pixels,
-    )
 
 
 def _report_body() -> tuple[Any, dict[str, list[bytes]]]:

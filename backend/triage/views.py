@@ -12,8 +12,8 @@ from flask.views import MethodView
 from backend.db import utcnow
 from backend.errors import InvalidQuery
 from backend.http import Blueprint, UnsupportedMediaType, current_agent, db_session, json_body, read_only
+from backend.media.views import media_intake
 from backend.reports.schemas import MediaUploadSchema, media_view
-from backend.reports.views import media_intake
 from backend.triage import schemas, services
 
 blp = Blueprint("triage", __name__, description="Directorate triage (agents, bearer token)")
