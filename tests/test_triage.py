@@ -205,6 +205,35 @@ def test_notes_assignment_and_priority_are_traced(app, client, dvd, dvd_supervis
     assert [e["kind"] for e in trail][-2:] == ["assigned", "priority"]
 
 
+def test_a_supervisor_hands_a_report_to_another_unit_of_the_directorate(client, dvd, dvd_supervisor):
+    reference, other = pothole(client), pothole(client)  # on the RD 932 in Pantin: unit DVD-T8
+    base = f"/api/v1/triage/reports/{reference}"
+    assert queue(client, dvd, "unit=DVD-T6")["items"] == []
+    moved = client.put(f"{base}/assignment", json={"unit": "DVD-T6", "version": 1}, headers=dvd_supervisor)
+    assert moved.status_code == 200, moved.get_json()
+    assert [r["reference"] for r in queue(client, dvd, "unit=DVD-T6")["items"]] == [reference]
+    assert queue(client, dvd, "unit=DVD-T6")["items"][0]["unit"] == "DVD-T6"
+    trail = client.get(base, headers=dvd).get_json()["trail"]
+    assert trail[-1]["kind"] == "assigned"
+    assert trail[-1]["data"] == {"unit": "DVD-T6"}  # the assignee was left as it was
+
+    elsewhere = client.put(f"{base}/assignment", json={"unit": "DEA-T6", "version": 2}, headers=dvd_supervisor)
+    assert (elsewhere.status_code, elsewhere.get_json()["code"]) == (422, "unknown_unit")
+    assert "unit" in elsewhere.get_json()["errors"]["json"]
+    nothing = client.put(f"{base}/assignment", json={"version": 2}, headers=dvd_supervisor)
+    assert (nothing.status_code, nothing.get_json()["code"]) == (422, "validation_error")
+    by_agent = client.put(f"{base}/assignment", json={"unit": "DVD-T8", "version": 2}, headers=dvd)
+    assert (by_agent.status_code, by_agent.get_json()["code"]) == (403, "forbidden_for_role")
+
+    both = client.post(
+        "/api/v1/triage/reports/bulk",
+        json={"references": [reference, other], "action": "assign", "unit": "DVD-T7", "agent": None},
+        headers=dvd_supervisor,
+    )
+    assert both.status_code == 200, both.get_json()
+    assert {r["unit"] for r in both.get_json()["changed"]} == {"DVD-T7"}
+
+
 def test_the_queue_exports_as_csv(client, dvd):
     import csv
     import io

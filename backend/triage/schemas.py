@@ -141,8 +141,14 @@ class NoteSchema(ma.Schema):
 
 
 class AssignmentSchema(ma.Schema):
-    agent = ma.fields.String(allow_none=True, required=True, metadata={"description": "E-mail, or null for nobody"})
+    agent = ma.fields.String(allow_none=True, metadata={"description": "E-mail, or null for nobody"})
+    unit = ma.fields.String(metadata={"description": "A unit of the report's directorate, e.g. DVD-T8"})
     version = ma.fields.Integer()
+
+    @ma.validates_schema
+    def _something(self, data, **kwargs):
+        if "agent" not in data and "unit" not in data:
+            raise ma.ValidationError({"agent": ["give an agent (or null), a unit, or both"]})
 
 
 class PrioritySchema(ma.Schema):
@@ -168,10 +174,11 @@ class BulkSchema(ma.Schema):
     note = ma.fields.String(validate=ma.validate.Length(max=4000))
     note_public = ma.fields.Boolean(load_default=False)
     agent = ma.fields.String(allow_none=True, metadata={"description": "For assign: an e-mail, or null"})
+    unit = ma.fields.String(metadata={"description": "For assign: a unit of the reports' directorate"})
 
     @ma.validates_schema
     def _complete(self, data, **kwargs):
         if data["action"] == "transition" and not data.get("to"):
             raise ma.ValidationError({"to": ["required to move reports"]})
-        if data["action"] == "assign" and "agent" not in data:
-            raise ma.ValidationError({"agent": ["required to assign reports (null for nobody)"]})
+        if data["action"] == "assign" and "agent" not in data and "unit" not in data:
+            raise ma.ValidationError({"agent": ["to assign reports: an agent (null for nobody), a unit, or both"]})

@@ -166,34 +166,59 @@ def add_note(session: Session, agent: Agent, reference: str, *, text: str, publi
     return report
 
 
+class UnknownUnit(DomainError):
+    code = "unknown_unit"
+    status = 422
+    message = "No active unit of this report's directorate has this code (another directorate's: reroute it)."
+
+
+# assign(): leave the assignee as it is (only the unit changes).
+KEEP_ASSIGNEE = "<keep>"
+
+
 def assign(
-    session: Session, agent: Agent, reference: str, *, assignee_email: str | None, version: int | None, now: datetime
+    session: Session,
+    agent: Agent,
+    reference: str,
+    *,
+    assignee_email: str | None,
+    unit_code: str | None = None,
+    version: int | None,
+    now: datetime,
 ) -> Report:
-    """Give the report to an agent of its directorate (or to nobody); supervisors only."""
+    """Give the report to an agent of its directorate (or to nobody), and/or to another unit of
+    its directorate (the public routing record is left as decided; another directorate is a
+    reroute); supervisors only."""
     if agent.role not in ("supervisor", "admin"):
         raise SupervisorsOnly()
     report = visible_report(session, agent, reference)
-    assignee = None
-    if assignee_email:
-        assignee = session.scalar(
-            select(Agent).where(
-                Agent.email == assignee_email.strip().lower(),
-                Agent.active.is_(True),
-                Agent.directorate_id == report.directorate_id,
+    values: dict[str, Any] = {}
+    data: dict[str, Any] = {}
+    if assignee_email != KEEP_ASSIGNEE:
+        assignee = None
+        if assignee_email:
+            assignee = session.scalar(
+                select(Agent).where(
+                    Agent.email == assignee_email.strip().lower(),
+                    Agent.active.is_(True),
+                    Agent.directorate_id == report.directorate_id,
+                )
+            )
+            if assignee is None:
+                raise UnknownAgent(errors={"json": {"agent": ["no active agent of this directorate"]}})
+        values["assigned_agent_id"] = assignee.id if assignee else None
+        data["agent"] = assignee.email if assignee else None
+    if unit_code is not None:
+        unit = session.scalar(
+            select(Unit).where(
+                Unit.code == unit_code, Unit.active.is_(True), Unit.directorate_id == report.directorate_id
             )
         )
-        if assignee is None:
-            raise UnknownAgent(errors={"json": {"agent": ["no active agent of this directorate"]}})
-    return _change(
-        session,
-        agent,
-        report,
-        version,
-        now,
-        "assigned",
-        {"assigned_agent_id": assignee.id if assignee else None},
-        {"agent": assignee.email if assignee else None},
-    )
+        if unit is None:
+            raise UnknownUnit(errors={"json": {"unit": ["no active unit of this report's directorate"]}})
+        values["unit_id"] = unit.id
+        data["unit"] = unit.code
+    return _change(session, agent, report, version, now, "assigned", values, data)
 
 
 def set_priority(
@@ -623,7 +648,8 @@ def bulk(
     to: str | None = None,
     note: str | None = None,
     note_public: bool = False,
-    assignee_email: str | None = None,
+    assignee_email: str | None = KEEP_ASSIGNEE,
+    unit_code: str | None = None,
     queue: Any = None,
 ) -> list[Report]:
     """One transition or assignment on up to 200 reports, all or nothing: every report is
@@ -665,7 +691,15 @@ def bulk(
             )
         else:
             changed.append(
-                assign(session, agent, report.reference, assignee_email=assignee_email, version=report.version, now=now)
+                assign(
+                    session,
+                    agent,
+                    report.reference,
+                    assignee_email=assignee_email,
+                    unit_code=unit_code,
+                    version=report.version,
+                    now=now,
+                )
             )
     return changed
 

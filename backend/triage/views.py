@@ -110,7 +110,8 @@ class Bulk(MethodView):
             to=data.get("to"),
             note=data.get("note"),
             note_public=data["note_public"],
-            assignee_email=data.get("agent"),
+            assignee_email=data.get("agent", services.KEEP_ASSIGNEE),
+            unit_code=data.get("unit"),
             queue=current_app.extensions["signal93.queue"],
         )
         entries = services.queue_entries(db_session(), [report.id for report in reports])
@@ -195,10 +196,16 @@ class Assignment(MethodView):
     @blp.response(200, description="The report, assigned")
     @blp.doc(security=[{"AgentToken": []}])
     def put(self, data, reference: str):
-        """Assign the report to an agent of its directorate, or to nobody (supervisors)"""
+        """Assign the report to an agent of its directorate (or to nobody), and/or to a unit of it (supervisors)"""
         agent = current_agent()
         report = services.assign(
-            db_session(), agent, reference, assignee_email=data["agent"], version=_version(data), now=utcnow()
+            db_session(),
+            agent,
+            reference,
+            assignee_email=data.get("agent", services.KEEP_ASSIGNEE),
+            unit_code=data.get("unit"),
+            version=_version(data),
+            now=utcnow(),
         )
         return _answer(report, agent)
 
