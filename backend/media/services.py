@@ -240,30 +240,24 @@ class UnreadableVideo(DomainError):
 
 
 def publish(session: Session, media: Media, *, sensitive: bool, storage: Storage, now: datetime) -> Media:
-    """Make a held medium public: a video (a copy with its metadata boxes blanked), or a photo of
-    a sensitive sighting (its derivatives, already clean, are then served)."""
+    """Make a held medium public: a video (a copy with its metadata boxes blanked, made now), or a
+    photo of a sensitive sighting (its derivatives, already clean, are then served)."""
     if media.kind == "video":
-        return publish_video(session, media, storage=storage, now=now)
-    if not sensitive:
+        _clean_video_copy(media, storage)
+    elif not sensitive:
         raise NotHeld()
-    media.published = True
-    media.updated_at = now
-    session.flush()
-    return media
+    return _set_published(session, media, True, now)
 
 
 def unpublish(session: Session, media: Media, *, sensitive: bool, now: datetime) -> Media:
     """Withdraw a published video, or a published photo of a sensitive sighting."""
     if media.kind != "video" and not sensitive:
         raise NotHeld()
-    media.published = False
-    media.updated_at = now
-    session.flush()
-    return media
+    return _set_published(session, media, False, now)
 
 
-def publish_video(session: Session, media: Media, *, storage: Storage, now: datetime) -> Media:
-    """Make a video public: a copy with its metadata boxes blanked, at a derivative key."""
+def _clean_video_copy(media: Media, storage: Storage) -> None:
+    """Store a copy of the video with its metadata boxes blanked, as its derivative."""
     try:
         clean = videos.scrub(storage.get(media.original_key))
     except videos.InvalidVideo as exc:
@@ -272,7 +266,10 @@ def publish_video(session: Session, media: Media, *, storage: Storage, now: date
     if not storage.exists(key):
         storage.put(key, clean, media.content_type)
     media.derivatives = {"video": {"key": key, "content_type": media.content_type}}
-    media.published = True
+
+
+def _set_published(session: Session, media: Media, published: bool, now: datetime) -> Media:
+    media.published = published
     media.updated_at = now
     session.flush()
     return media
