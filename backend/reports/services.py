@@ -165,7 +165,7 @@ def submit_report(
         uploads, data, location_source = _uploads_and_location(session, data, files or {}, router, media)
         report = prepare_report(session, data, router=router, now=now)
         report.location_source = location_source
-        notify_method = report.routing_notify_method
+        notify_method = _notify_method(router.table(session), report)
     except DomainError:
         # A retry of a report accepted earlier gets it back even if it would not pass today
         # (30 days later, or after its category was retired).
@@ -201,6 +201,13 @@ def submit_report(
     rows = media.attach(session, report.id, uploads) if uploads else []
     set_committed_value(report, "media", rows)
     return Submission(report, token, similar)
+
+
+def _notify_method(table: Any, report: Report) -> str:
+    """How the report's unit hears of new reports (from the routing table: no query)."""
+    unit = report.routing.get("unit")
+    recipient = table.directory.units.get(unit["code"]) if unit else None
+    return recipient.notify_method if recipient else "none"
 
 
 def _uploads_and_location(
@@ -277,8 +284,6 @@ def prepare_report(session: Session, data: dict[str, Any], *, router: Router, no
     )
     # Relationships for the response (from the routing table's catalog), set without attaching
     # the report to the session: it is written with plain INSERT statements.
-    # How the unit hears of new reports (from the routing table: no query); not a column.
-    report.routing_notify_method = decision.unit.notify_method if decision.unit else "none"
     set_committed_value(report, "category", category)
     set_committed_value(report, "program", category.program)
     contact = data.get("reporter")
