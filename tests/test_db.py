@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
@@ -18,6 +20,15 @@ def _kill_pooled_connection(engine, database_url: str) -> int:
     killer = make_engine(database_url)
     with killer.connect() as connection:
         assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    gone = text("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = :pid")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # the signal is sent; wait until the backend is gone
+        with killer.connect() as connection:
+            if connection.execute(gone, {"pid": pid}).scalar_one():
+                break
+        time.sleep(0.01)
+    else:
+        pytest.fail(f"backend {pid} still alive 5 s after pg_terminate_backend")
     killer.dispose()
     return pid
 
