@@ -223,13 +223,13 @@ def install(app: Flask) -> None:
         session: Session | None = g.pop("db_session", None)
         if session is not None:
             try:
-                # The boundary commits: a 2xx/3xx answer means the work is durable.
-                if g.get("read_only"):
-                    pass  # nothing to commit: close() below ends it
-                elif response.status_code < 400:
-                    session.commit()
-                else:
-                    session.rollback()
+                # The boundary commits: a 2xx/3xx answer means the work is durable. A read-only
+                # session has nothing to commit: close() ends it.
+                if not g.get("read_only"):
+                    if response.status_code < 400:
+                        session.commit()
+                    else:
+                        session.rollback()
             finally:
                 session.close()
         response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")

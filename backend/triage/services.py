@@ -172,8 +172,9 @@ class UnknownUnit(DomainError):
     message = "No active unit of this report's directorate has this code (another directorate's: reroute it)."
 
 
-# assign(): leave the assignee as it is (only the unit changes).
-KEEP_ASSIGNEE = "<keep>"
+# assign(): leave the assignee as it is (only the unit changes). Compared by identity: no
+# client value can be it.
+KEEP_ASSIGNEE: Any = object()
 
 
 def assign(
@@ -194,7 +195,7 @@ def assign(
     report = visible_report(session, agent, reference)
     values: dict[str, Any] = {}
     data: dict[str, Any] = {}
-    if assignee_email != KEEP_ASSIGNEE:
+    if assignee_email is not KEEP_ASSIGNEE:
         assignee = None
         if assignee_email:
             assignee = session.scalar(
