@@ -37,6 +37,12 @@ class JSONProvider(DefaultJSONProvider):
 
     _OPTIONS = orjson.OPT_NON_STR_KEYS
 
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        data = super().loads(s, **kwargs)
+        if _refuse_nul_in_json(s):
+            refuse_nul(data, "json")
+        return data
+
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         if kwargs:  # a caller asking for json.dumps options gets json.dumps
             return super().dumps(obj, **kwargs)
@@ -76,11 +82,64 @@ class UnsupportedMediaType(DomainError):
     message = "Send the request body as application/json."
 
 
+class NulCharacter(DomainError):
+    code = "validation_error"
+    status = 422
+    message = "The request holds a NUL character (\\u0000): no field accepts one."
+
+
+def refuse_nul(data: Any, location: str) -> Any:
+    """``data`` (decoded JSON, query or form fields) if none of its strings, keys included, holds
+    a NUL character; :class:`NulCharacter` naming each place otherwise. No field needs one, and
+    PostgreSQL cannot store one: caught here, it is a clear 422 instead of a database error."""
+    errors: dict[str, Any] = {}
+
+    def walk(value: Any, where: dict[str, Any], name: str) -> None:
+        if isinstance(value, str):
+            if "\x00" in value:
+                where[name] = ["contains a NUL character"]
+        elif isinstance(value, dict):
+            inner: dict[str, Any] = {}
+            for key, item in value.items():
+                if "\x00" in str(key):
+                    inner[str(key).replace("\x00", "\\u0000")] = ["a field name contains a NUL character"]
+                else:
+                    walk(item, inner, str(key))
+            if inner:
+                where[name] = inner
+        elif isinstance(value, list | tuple):
+            inner = {}
+            for index, item in enumerate(value):
+                walk(item, inner, str(index))
+            if inner:
+                where[name] = inner
+
+    walk(data, errors, location)
+    if errors:
+        raise NulCharacter(errors=errors)
+    return data
+
+
+def _fields(multidict: Any) -> dict[str, Any]:
+    return {name: values[0] if len(values) == 1 else values for name, values in multidict.lists()}
+
+
+def _refuse_nul_in_json(text: str | bytes) -> bool:
+    # JSON carries a NUL only as the escape \u0000: most bodies are cleared without a walk.
+    return ("\\u0000" if isinstance(text, str) else b"\\u0000") in text
+
+
 class Parser(FlaskParser):
-    """webargs' parser, with malformed JSON reported in the envelope."""
+    """webargs' parser, with malformed JSON reported in the envelope, and NUL characters refused."""
 
     def _handle_invalid_json_error(self, error: Exception, req: Any, *args: Any, **kwargs: Any) -> NoReturn:
         raise InvalidJson(errors={"json": [f"invalid JSON: {error}"]})
+
+    def _raw_load_json(self, req: Any) -> Any:
+        data = super()._raw_load_json(req)
+        if _refuse_nul_in_json(req.get_data(cache=True)):
+            refuse_nul(data, "json")
+        return data
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -217,6 +276,12 @@ def install(app: Flask) -> None:
         limit = app.config.get("MAX_CONTENT_LENGTH")
         if limit is not None and (request.content_length or 0) > limit:
             raise RequestEntityTooLarge()
+        if "\x00" in request.path:
+            raise NulCharacter(errors={"path": ["contains a NUL character"]})
+        if b"%00" in request.query_string:
+            refuse_nul(_fields(request.args), "query")
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            refuse_nul(_fields(request.form), "form")  # bounded by max_form_memory_size
 
     @app.after_request
     def _finish(response: Response) -> Response:

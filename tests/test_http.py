@@ -127,3 +127,49 @@ def test_json_responses_keep_iso_datetimes_readable_french_and_flask_s_fallbacks
         "label": "Dépôt sauvage",
         "3": "1.50",
     }
+
+
+def _nul_requests():
+    from tests.factories import report_payload
+
+    described = report_payload(description="Trou\u0000profond")
+    contact = report_payload(reporter={"name": "Awa\u0000", "email": "awa@example.org"})
+    return [
+        ("post", "/api/v1/reports", {"json": described}, {"json": {"description": ["contains a NUL character"]}}),
+        ("post", "/api/v1/reports", {"json": contact}, {"json": {"reporter": {"name": ["contains a NUL character"]}}}),
+        (
+            "post",
+            "/api/v1/reports",
+            {"data": {"report": json.dumps(described)}, "content_type": "multipart/form-data"},
+            {"json": {"description": ["contains a NUL character"]}},
+        ),
+        (
+            "post",
+            "/api/v1/auth/tokens",
+            {"json": {"email": "a\u0000@seinesaintdenis.fr", "password": "x" * 12}},
+            {"json": {"email": ["contains a NUL character"]}},
+        ),
+        ("get", "/api/v1/zones/commune/93%0066", {}, {"path": ["contains a NUL character"]}),
+        (
+            "get",
+            "/api/v1/zones?kind=commune&limit=5&cursor=a%00b",
+            {},
+            {"query": {"cursor": ["contains a NUL character"]}},
+        ),
+        ("get", "/api/v1/reports/S93-2026-%00001", {}, {"path": ["contains a NUL character"]}),
+    ]
+
+
+@pytest.mark.parametrize(("method", "url", "body", "errors"), _nul_requests())
+def test_a_nul_character_anywhere_is_a_422_naming_the_field_and_nothing_is_stored(
+    client, session, method, url, body, errors
+):
+    # PostgreSQL cannot store a NUL character: without this, a 500 on the real database only.
+    from sqlalchemy import func, select
+
+    from backend.reports.models import Report
+
+    response = getattr(client, method)(url, **body)
+    body = assert_envelope(response, 422, "validation_error")
+    assert body["errors"] == errors
+    assert session.scalar(select(func.count()).select_from(Report)) == 0

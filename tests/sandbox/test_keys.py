@@ -134,3 +134,5 @@ def test_test_reports_are_refused_as_the_real_intake_would(sandbox, team_key):
     assert "location" in bad.get_json()["errors"]["json"]
     not_json = sandbox.post("/api/v1/reports", data="x", headers=auth(key))
     assert not_json.status_code == 415
+    nul = sandbox.post("/api/v1/reports", json=report_payload(description="a\u0000b"), headers=auth(key))
+    assert (nul.status_code, nul.get_json()["errors"]) == (422, {"json": {"description": ["contains a NUL character"]}})
