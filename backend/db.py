@@ -68,6 +68,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# The range of an integer column (PostgreSQL's integer): a larger number a client sends cannot be
+# an id, a count or a version, and would fail in the database instead of being a clear 4xx.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+
 _CONSTANT_RE = re.compile(r"^[a-z][a-z_]*$")
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
+
+from backend.db import INT_MAX
 
 
 class StrictFloat(ma.fields.Float):
@@ -18,6 +21,30 @@ class StrictFloat(ma.fields.Float):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class VersionField(ma.fields.Integer):
+    """The version of a report a change was made on: a JSON integer from 1 to what the column holds."""
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("metadata", {"description": "The version you changed (or If-Match with the ETag)"})
+        super().__init__(strict=True, validate=ma.validate.Range(1, INT_MAX), **kwargs)
+
+
+class Moment(ma.fields.AwareDateTime):
+    """An ISO 8601 date and time with its offset, that UTC can express (``0001-01-01T00:00+14:00``
+    cannot: it would be a database error, not a 422)."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:
+            raise ma.ValidationError("out of range once in UTC") from None
+        return moment
 
 
 class StrictBoolean(ma.fields.Boolean):

@@ -19,11 +19,14 @@ from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from backend.db import Database
+from backend.db import INT_MAX, Database
 from backend.errors import HTTP_CODES, DomainError, envelope
 
 log = logging.getLogger(__name__)
 request_log = logging.getLogger("signal93.request")
+
+# The URL converter of an id: a number an integer column can hold (a larger one is a 404).
+ID = f"int(max={INT_MAX})"
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
@@ -36,6 +39,8 @@ class JSONProvider(DefaultJSONProvider):
     (Decimal, ``__html__``) follows Flask's rules. Reading JSON is left to Flask."""
 
     _OPTIONS = orjson.OPT_NON_STR_KEYS
+    sort_keys = False  # for the standard library's fallbacks below
+    ensure_ascii = False
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         data = super().loads(s, **kwargs)
@@ -54,7 +59,10 @@ class JSONProvider(DefaultJSONProvider):
 
     def _encode(self, obj: Any) -> bytes:
         options = self._OPTIONS | (orjson.OPT_INDENT_2 if self._app.debug else 0)
-        return orjson.dumps(obj, default=self.default, option=options)
+        try:
+            return orjson.dumps(obj, default=self.default, option=options)
+        except orjson.JSONEncodeError:  # an integer beyond 64 bits (echoed input): the standard library writes it
+            return super().dumps(obj).encode()
 
 
 class ErrorSchema(ma.Schema):

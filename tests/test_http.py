@@ -173,3 +173,27 @@ def test_a_nul_character_anywhere_is_a_422_naming_the_field_and_nothing_is_store
     body = assert_envelope(response, 422, "validation_error")
     assert body["errors"] == errors
     assert session.scalar(select(func.count()).select_from(Report)) == 0
+
+
+def _cursor(*values):
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
+
+
+HUGE = 10**20  # no integer column holds it: PostgreSQL would fail, SQLite would overflow
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "code"),
+    [
+        (f"/api/v1/media/{HUGE}/thumb", 404, "not_found"),
+        (f"/api/v1/reports/S93-2026-{HUGE}", 404, "report_not_found"),
+        (f"/api/v1/reports?cursor={_cursor('2026-11-28T10:00:00+00:00', HUGE)}", 422, "invalid_cursor"),
+        (f"/api/v1/reports?cursor={_cursor('2026-11-28T10:00:00', 5)}", 422, "invalid_cursor"),  # no offset
+        (f"/api/v1/zones?kind=commune&cursor={_cursor('commune', 93066)}", 422, "invalid_cursor"),  # not a code
+        ("/api/v1/reports?since=0001-01-01T00:00:00%2B14:00", 422, "validation_error"),  # before year 1 in UTC
+    ],
+)
+def test_numbers_and_dates_no_column_can_hold_are_4xx(client, url, status, code):
+    assert_envelope(client.get(url), status, code)

@@ -234,6 +234,17 @@ def test_a_supervisor_hands_a_report_to_another_unit_of_the_directorate(client, 
     assert {r["unit"] for r in both.get_json()["changed"]} == {"DVD-T7"}
 
 
+def test_versions_no_report_can_have_are_refused_without_touching_the_report(client, dvd):
+    reference = pothole(client)
+    base = f"/api/v1/triage/reports/{reference}"
+    body = client.put(f"{base}/priority", json={"priority": "high", "version": 10**20}, headers=dvd)
+    assert (body.status_code, body.get_json()["code"]) == (422, "validation_error")
+    assert "version" in body.get_json()["errors"]["json"]
+    header = client.put(f"{base}/priority", json={"priority": "high"}, headers={**dvd, "If-Match": f'"{10**20}"'})
+    assert (header.status_code, header.get_json()["code"]) == (412, "stale_report")
+    assert client.get(base, headers=dvd).get_json()["priority"] == "normal"
+
+
 def test_the_queue_exports_as_csv(client, dvd):
     import csv
     import io

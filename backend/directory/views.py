@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from backend.db import utcnow
 from backend.directory import admin, agents, schemas, services
-from backend.http import Blueprint, current_agent, db_session, json_body, read_only
+from backend.http import ID, Blueprint, current_agent, db_session, json_body, read_only
 
 blp = Blueprint("catalog", __name__, description="Programs, categories and the directorates that handle them")
 
@@ -118,7 +118,7 @@ class AdminAgents(MethodView):
         return admin.create_agent(db_session(), data)
 
 
-@admin_blp.route("/admin/agents/<int:agent_id>")
+@admin_blp.route(f"/admin/agents/<{ID}:agent_id>")
 class AdminAgent(MethodView):
     @json_body()
     @admin_blp.arguments(schemas.AgentUpdateSchema())

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, select
 
 from backend.db import utcnow
 from backend.errors import DomainError, NotFound
-from backend.http import Blueprint, current_agent, db_session
+from backend.http import ID, Blueprint, current_agent, db_session
 from backend.media import services
 from backend.media.models import Media
 from backend.reports.models import Report, ReportEvent
@@ -42,7 +42,7 @@ class MediaNotReady(DomainError):
     message = "This photo is still being processed (or could not be): try again later."
 
 
-@blp.route("/media/<int:media_id>/<string:variant>")
+@blp.route(f"/media/<{ID}:media_id>/<string:variant>")
 class Derivative(MethodView):
     @blp.response(200, description="The JPEG derivative", content_type="image/jpeg")
     def get(self, media_id: int, variant: str):
@@ -64,7 +64,7 @@ class Derivative(MethodView):
         return Response(data, mimetype=derivative["content_type"], headers=headers)
 
 
-@blp.route("/triage/media/<int:media_id>/original")
+@blp.route(f"/triage/media/<{ID}:media_id>/original")
 class Original(MethodView):
     @blp.response(200, description="The file as received (private)", content_type="application/octet-stream")
     @blp.doc(security=[{"AgentToken": []}])
@@ -79,7 +79,7 @@ class Original(MethodView):
         )
 
 
-@blp.route("/triage/media/<int:media_id>/publication")
+@blp.route(f"/triage/media/<{ID}:media_id>/publication")
 class Publication(MethodView):
     @blp.response(200, description="The medium as the public now sees it")
     @blp.doc(security=[{"AgentToken": []}])

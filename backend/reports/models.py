@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.db import Base, utcnow
+from backend.db import INT_MAX, Base, utcnow
 from backend.directory.models import Category, Directorate, ExternalBody, Program, Unit
 from backend.media.models import Media
 
@@ -100,9 +100,12 @@ def format_reference(received_at: datetime, report_id: int) -> str:
 
 
 def parse_reference(reference: str) -> tuple[int, int] | None:
-    """``(year, id)`` of a well-formed reference, else None."""
+    """``(year, id)`` of a well-formed reference, else None (an id no integer column can hold
+    included)."""
     match = _REFERENCE_RE.match(reference)
-    return (int(match.group(1)), int(match.group(2))) if match else None
+    if match is None or int(match.group(2)) > INT_MAX:
+        return None
+    return int(match.group(1)), int(match.group(2))
 
 
 class Reporter(Base):

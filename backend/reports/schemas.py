@@ -10,7 +10,7 @@ from typing import Any
 import marshmallow as ma
 from webargs.fields import DelimitedList
 
-from backend.fields import BBOX_METADATA, BBoxField, StrictBoolean, StrictFloat
+from backend.fields import BBOX_METADATA, BBoxField, Moment, StrictBoolean, StrictFloat
 from backend.media import services as media_services
 from backend.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from backend.reports.models import STATUSES
@@ -53,8 +53,7 @@ class ReportCreateSchema(ma.Schema):
         load_default=None,
         metadata={"description": "Required, unless a photo sent with the report carries GPS data"},
     )
-    observed_at = ma.fields.AwareDateTime(
-        format="iso",
+    observed_at = Moment(
         allow_none=True,
         metadata={"description": "Device time of the observation, ISO 8601 with offset; at most 30 days old"},
     )
@@ -115,7 +114,7 @@ class ReportQuerySchema(ma.Schema):
         ma.fields.String(validate=ma.validate.OneOf(STATUSES)),
         metadata={"description": "One or more statuses, comma-separated"},
     )
-    since = ma.fields.AwareDateTime(format="iso", metadata={"description": "Received at or after (ISO 8601)"})
+    since = Moment(metadata={"description": "Received at or after (ISO 8601)"})
     limit = ma.fields.Integer(load_default=DEFAULT_LIMIT, validate=ma.validate.Range(1, MAX_LIMIT))
     cursor = ma.fields.String(metadata={"description": "The `next_cursor` of the previous page"})
 

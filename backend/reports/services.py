@@ -27,7 +27,7 @@ from backend.errors import DomainError, InvalidQuery, NotFound
 from backend.media import images
 from backend.media import services as media_services
 from backend.observations.models import Taxon
-from backend.pagination import Page, decode_cursor, paginate
+from backend.pagination import DATETIME, Page, decode_cursor, paginate
 from backend.queue import after_commit
 from backend.reports.models import (
     OPEN_STATUSES,
@@ -696,14 +696,7 @@ def list_reports(
         # On the public location: a small box cannot pin a sensitive species down.
         query = query.where(Report.public_lon.between(min_lon, max_lon), Report.public_lat.between(min_lat, max_lat))
     if cursor is not None:
-        received_iso, last_id = decode_cursor(cursor, 2)
-        try:
-            received_at = datetime.fromisoformat(received_iso)
-            last_id = int(last_id)
-        except (TypeError, ValueError):
-            raise InvalidQuery("cursor", "not a cursor returned by this endpoint", code="invalid_cursor") from None
-        if received_at.tzinfo is None:
-            raise InvalidQuery("cursor", "not a cursor returned by this endpoint", code="invalid_cursor")
+        received_at, last_id = decode_cursor(cursor, (DATETIME, int))
         query = query.where(
             or_(
                 Report.received_at < received_at,

@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from webargs.fields import DelimitedList
 
-from backend.fields import BBOX_METADATA, BBoxField
+from backend.fields import BBOX_METADATA, BBoxField, Moment, VersionField
 from backend.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from backend.reports.models import STATUSES, format_reference
 from backend.reports.schemas import ReportPublicSchema, media_view
@@ -24,7 +24,7 @@ class TransitionSchema(ma.Schema):
         load_default=False, metadata={"description": "Show the note on the public timeline"}
     )
     duplicate_of = ma.fields.String(metadata={"description": "The original's reference, to mark a duplicate"})
-    version = ma.fields.Integer(metadata={"description": "The version you changed (or If-Match with the ETag)"})
+    version = VersionField()
 
 
 def agent_view(report: Any, agent: Any) -> dict[str, Any]:
@@ -80,8 +80,8 @@ class QueueQuerySchema(ma.Schema):
     unit = ma.fields.String()
     commune = ma.fields.String(metadata={"description": "INSEE code"})
     bbox = BBoxField(metadata=BBOX_METADATA)
-    received_from = ma.fields.AwareDateTime(format="iso")
-    received_to = ma.fields.AwareDateTime(format="iso")
+    received_from = Moment()
+    received_to = Moment()
     overdue = ma.fields.Boolean(metadata={"description": "past the category's target time, still open"})
     has_media = ma.fields.Boolean()
     q = ma.fields.String(
@@ -143,7 +143,7 @@ class NoteSchema(ma.Schema):
 class AssignmentSchema(ma.Schema):
     agent = ma.fields.String(allow_none=True, metadata={"description": "E-mail, or null for nobody"})
     unit = ma.fields.String(metadata={"description": "A unit of the report's directorate, e.g. DVD-T8"})
-    version = ma.fields.Integer()
+    version = VersionField()
 
     @ma.validates_schema
     def _something(self, data, **kwargs):
@@ -153,18 +153,18 @@ class AssignmentSchema(ma.Schema):
 
 class PrioritySchema(ma.Schema):
     priority = ma.fields.String(required=True, validate=ma.validate.OneOf(["low", "normal", "high", "urgent"]))
-    version = ma.fields.Integer()
+    version = VersionField()
 
 
 class RerouteSchema(ma.Schema):
     unit = ma.fields.String(required=True, metadata={"description": "The unit that takes the report, e.g. DEA-T6"})
     note = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=4000))
-    version = ma.fields.Integer()
+    version = VersionField()
 
 
 class StatsQuerySchema(ma.Schema):
-    since = ma.fields.AwareDateTime(format="iso", metadata={"description": "default: 30 days ago"})
-    until = ma.fields.AwareDateTime(format="iso", metadata={"description": "default: now"})
+    since = Moment(metadata={"description": "default: 30 days ago"})
+    until = Moment(metadata={"description": "default: now"})
 
 
 class BulkSchema(ma.Schema):

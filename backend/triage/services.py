@@ -14,7 +14,7 @@ from backend.db import in_constants
 from backend.directory.models import Agent, Category, Program, Unit
 from backend.errors import DomainError, InvalidQuery
 from backend.media.models import Media
-from backend.pagination import Page, decode_cursor, paginate
+from backend.pagination import DATETIME, Page, decode_cursor, paginate
 from backend.queue import after_commit
 from backend.reports import services as reports
 from backend.reports.models import Report, ReportEvent, format_reference
@@ -308,6 +308,11 @@ def queue_entries(session: Session, report_ids: list[int]) -> list[Any]:
     return [rows[report_id] for report_id in report_ids]
 
 
+# What the first value of a queue cursor is, by sort (a report has no due date when its
+# category has no target).
+_CURSOR_VALUES = {"received": DATETIME, "oldest": DATETIME, "due": (DATETIME, None), "supports": int, "priority": int}
+
+
 def queue(
     session: Session,
     agent: Agent,
@@ -328,14 +333,7 @@ def queue(
     column = SORTS[sort][0]
     after: str | None = None
     if cursor is not None:
-        value, last_id = decode_cursor(cursor, 2)
-        if sort in ("received", "oldest", "due") and value is not None:
-            try:
-                value = datetime.fromisoformat(value)
-            except (TypeError, ValueError):
-                raise InvalidQuery("cursor", "not a cursor returned by this endpoint", code="invalid_cursor") from None
-        if not isinstance(last_id, int) or isinstance(last_id, bool):
-            raise InvalidQuery("cursor", "not a cursor returned by this endpoint", code="invalid_cursor")
+        value, last_id = decode_cursor(cursor, (_CURSOR_VALUES[sort], int))
         after = "after_null" if value is None else "after"
         params.update(after=value, after_id=last_id)
     statuses = tuple(sorted(set(filters.get("status") or ())))  # a few known values: part of the shape

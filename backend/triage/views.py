@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import Response, current_app, jsonify, request, stream_with_context
 from flask.views import MethodView
 
-from backend.db import utcnow
+from backend.db import INT_MAX, utcnow
 from backend.errors import InvalidQuery
 from backend.http import Blueprint, UnsupportedMediaType, current_agent, db_session, json_body, read_only
 from backend.media.views import media_intake
@@ -26,7 +26,8 @@ def _etag(report) -> str:
 def _if_match_version() -> int | None:
     for tag in request.if_match.as_set():
         if tag.isdigit():
-            return int(tag)
+            # A version no report can have is simply not the current one (412), not a database error.
+            return int(tag) if len(tag) <= 10 and int(tag) <= INT_MAX else 0
     return None
 
 
