@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import time
@@ -15,8 +16,9 @@ import marshmallow as ma
 import orjson
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
+from marshmallow import missing
 from sqlalchemy.orm import Session
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from backend.db import INT_MAX, Database
@@ -43,10 +45,7 @@ class JSONProvider(DefaultJSONProvider):
     ensure_ascii = False
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        data = super().loads(s, **kwargs)
-        if _refuse_nul_in_json(s):
-            refuse_nul(data, "json")
-        return data
+        return load_json(s) if not kwargs else super().loads(s, **kwargs)
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         if kwargs:  # a caller asking for json.dumps options gets json.dumps
@@ -137,6 +136,38 @@ def _refuse_nul_in_json(text: str | bytes) -> bool:
     return ("\\u0000" if isinstance(text, str) else b"\\u0000") in text
 
 
+# No request of this API nests deeper; a deeper one would only exhaust the stack of what reads it.
+MAX_JSON_DEPTH = 32
+
+
+def load_json(raw: str | bytes, location: str = "json") -> Any:
+    """Decode a JSON body: ValueError if it is not JSON (or not UTF-8), :class:`InvalidJson` if it
+    nests deeper than :data:`MAX_JSON_DEPTH` (the decoder, or any code walking the data, would
+    hit a RecursionError: a 500), :class:`NulCharacter` for a NUL character."""
+    too_deep = InvalidJson(errors={location: [f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels"]})
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise too_deep from None
+    opening = (b"[", b"{") if isinstance(raw, bytes) else ("[", "{")
+    if raw.count(opening[0]) + raw.count(opening[1]) > MAX_JSON_DEPTH and _depth(data) > MAX_JSON_DEPTH:
+        raise too_deep
+    if _refuse_nul_in_json(raw):
+        refuse_nul(data, location)
+    return data
+
+
+def _depth(data: Any) -> int:
+    """How deep lists and objects nest in ``data`` (iteratively: any depth)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
 class Parser(FlaskParser):
     """webargs' parser, with malformed JSON reported in the envelope, and NUL characters refused."""
 
@@ -144,10 +175,9 @@ class Parser(FlaskParser):
         raise InvalidJson(errors={"json": [f"invalid JSON: {error}"]})
 
     def _raw_load_json(self, req: Any) -> Any:
-        data = super()._raw_load_json(req)
-        if _refuse_nul_in_json(req.get_data(cache=True)):
-            refuse_nul(data, "json")
-        return data
+        if not is_json_request(req):
+            return missing
+        return load_json(req.get_data(cache=True))
 
 
 class Blueprint(flask_smorest.Blueprint):

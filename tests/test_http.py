@@ -197,3 +197,18 @@ HUGE = 10**20  # no integer column holds it: PostgreSQL would fail, SQLite would
 )
 def test_numbers_and_dates_no_column_can_hold_are_4xx(client, url, status, code):
     assert_envelope(client.get(url), status, code)
+
+
+@pytest.mark.parametrize("depth", [40, 5000])
+@pytest.mark.parametrize("url", ["/api/v1/reports", "/api/v1/auth/tokens"])
+def test_json_nested_too_deep_is_a_400_not_a_stack_overflow(client, session, url, depth):
+    from sqlalchemy import func, select
+
+    from backend.reports.models import Report
+
+    nested = '{"a":' * depth + "1" + "}" * depth
+    body = '{"category": "nid-de-poule", "email": "a@seinesaintdenis.fr", "extra": ' + nested + "}"
+    response = client.post(url, data=body, content_type="application/json")
+    assert_envelope(response, 400, "invalid_json")
+    assert "nested deeper than 32 levels" in response.get_json()["errors"]["json"][0]
+    assert session.scalar(select(func.count()).select_from(Report)) == 0

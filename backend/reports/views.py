@@ -20,8 +20,8 @@ from backend.http import (
     check_json_request,
     db_session,
     json_body,
+    load_json,
     read_only,
-    refuse_nul,
 )
 from backend.media.views import media_intake
 from backend.reports import schemas, services
@@ -79,7 +79,7 @@ def _report_body() -> tuple[Any, dict[str, list[bytes]]]:
         if raw is None:
             raise InvalidFields(errors={"form": {"report": ["the report's JSON is required"]}})
         try:
-            payload = refuse_nul(json.loads(raw), "json")
+            payload = load_json(raw)
         except ValueError as exc:
             raise InvalidJson(errors={"form": {"report": [f"invalid JSON: {exc}"]}}) from exc
         unknown = set(request.files) - {"photos", "video"}
@@ -89,7 +89,7 @@ def _report_body() -> tuple[Any, dict[str, list[bytes]]]:
         return payload, {name: items for name, items in files.items() if items}
     check_json_request(accepted="application/json or multipart/form-data")
     try:
-        return refuse_nul(json.loads(request.get_data()), "json"), {}
+        return load_json(request.get_data()), {}
     except ValueError as exc:  # includes bytes that are not UTF-8
         raise InvalidJson(errors={"json": [f"invalid JSON: {exc}"]}) from exc
 
