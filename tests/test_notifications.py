@@ -205,6 +205,63 @@ def test_an_email_unit_gets_an_hourly_digest_of_its_new_reports(mailing_app, ses
     assert notifications.send_digests(session, mailer=mailer, public_base_url="http://signal93.test", now=now) == 0
 
 
+def test_a_unit_is_told_of_a_report_handed_over_to_it_as_of_a_new_one(mailing_app, session, webhook_receiver):
+    import json
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from backend.db import utcnow
+    from backend.directory.models import Unit
+    from backend.reports.models import parse_reference
+    from backend.routing.services import bump_revision
+    from backend.triage import notifications
+
+    app, box = mailing_app
+    client = app.test_client()
+    url, received = webhook_receiver
+    hooked = session.scalar(select(Unit).where(Unit.code == "DVD-T7"))
+    hooked.notify_method, hooked.notify_target = "webhook", url
+    digested = session.scalar(select(Unit).where(Unit.code == "DVD-T6"))  # seeded with an e-mail digest
+    digested.last_digest_at = utcnow() - timedelta(hours=2)
+    bump_revision(session)
+    session.commit()
+    moved, assigned = (submit(client, report_payload()).get_json()["reference"] for _ in range(2))  # DVD-T8
+    create(app, "chef.passage@seinesaintdenis.fr", role="supervisor")
+    chief = bearer(sign_in(client, "chef.passage@seinesaintdenis.fr").get_json()["token"])
+    assert received == []  # DVD-T8 takes no webhook
+
+    rerouted = client.post(
+        f"/api/v1/triage/reports/{moved}/reroute",
+        json={"unit": "DVD-T7", "note": "Hors secteur Est Ensemble", "version": 1},
+        headers=chief,
+    )
+    assert rerouted.status_code == 200, rerouted.get_json()
+    handed = client.put(
+        f"/api/v1/triage/reports/{assigned}/assignment", json={"unit": "DVD-T7", "version": 1}, headers=chief
+    )
+    assert handed.status_code == 200, handed.get_json()
+    bodies = [json.loads(body) for _, body in received]
+    assert [(b["event"], b["reference"], b["unit"]) for b in bodies] == [
+        ("report.handed_over", moved, "DVD-T7"),
+        ("report.handed_over", assigned, "DVD-T7"),
+    ]
+    trail = client.get(f"/api/v1/triage/reports/{moved}", headers=chief).get_json()["trail"]
+    (told,) = [e for e in trail if e["kind"] == "unit_notified"]
+    with app.app_context():  # the job run again (a retry): nothing more is sent
+        jobs.notify_unit(parse_reference(moved)[1], told["data"]["handover"])
+    assert len(received) == 2
+
+    # The e-mail unit finds a report handed over to it in its next digest, though received before.
+    client.put(f"/api/v1/triage/reports/{moved}/assignment", json={"unit": "DVD-T6", "version": 2}, headers=chief)
+    mailer = app.extensions["signal93.mailer"]
+    now = utcnow() + timedelta(seconds=1)
+    assert notifications.send_digests(session, mailer=mailer, public_base_url="http://signal93.test", now=now) == 1
+    (digest,) = [m for m in box.messages if m["To"] == "dvd-plaine-commune@signal93.invalid"]
+    assert moved in digest.get_content()
+    assert assigned not in digest.get_content()
+
+
 def test_the_reporter_opts_out_with_the_link_in_the_e_mail(mailing_app):
     import re
 

@@ -33,8 +33,9 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
             raise RuntimeError(f"webhook answered {response.status}")
 
 
-def notify_unit(report_id: int) -> None:
-    """Tell a report's unit by webhook (retried by rq on failure)."""
+def notify_unit(report_id: int, handover_event_id: int | None = None) -> None:
+    """Tell a report's unit by webhook, of a new report or of one handed over to it (the trail
+    event of the handover): retried by rq on failure."""
     database = current_app.extensions["signal93.db"]
     database.ensure_process_local()
     settings = current_app.extensions["signal93.settings"]
@@ -42,6 +43,7 @@ def notify_unit(report_id: int) -> None:
         notifications.notify_unit(
             session,
             report_id,
+            handover_event_id=handover_event_id,
             secret_key=settings.secret_key,
             public_base_url=settings.public_base_url,
             now=utcnow(),

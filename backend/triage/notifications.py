@@ -157,9 +157,18 @@ def webhook_secret(secret_key: str, unit_code: str) -> str:
 
 
 def notify_unit(
-    session: Session, report_id: int, *, secret_key: str, public_base_url: str, now: datetime, post: Any
+    session: Session,
+    report_id: int,
+    *,
+    handover_event_id: int | None = None,
+    secret_key: str,
+    public_base_url: str,
+    now: datetime,
+    post: Any,
 ) -> bool:
-    """POST a signed JSON summary of a new report to its unit's webhook, once (``unit_notified``
+    """POST a signed JSON summary of a report to its unit's webhook: a new report
+    (``report.created``), or one handed over to the unit by a reroute or an assignment
+    (``report.handed_over``, ``handover_event_id`` its trail event). Once each (``unit_notified``
     on the trail). ``post(url, body, headers)`` raises on failure, so the job is retried."""
     import hashlib
     import hmac
@@ -171,14 +180,18 @@ def notify_unit(
     unit = session.get(Unit, report.unit_id) if report and report.unit_id else None
     if unit is None or unit.notify_method != "webhook" or not unit.notify_target:
         return False
-    done = session.scalar(
-        select(ReportEvent.id).where(ReportEvent.report_id == report.id, ReportEvent.kind == "unit_notified")
+    if handover_event_id is not None:
+        handover = session.get(ReportEvent, handover_event_id)
+        if handover is None or handed_to(handover) != unit.code:  # handed on again since: that unit is told
+            return False
+    told = session.scalars(
+        select(ReportEvent.data).where(ReportEvent.report_id == report.id, ReportEvent.kind == "unit_notified")
     )
-    if done:
+    if any(data.get("handover") == handover_event_id for data in told):
         return False
     body = json.dumps(
         {
-            "event": "report.created",
+            "event": "report.created" if handover_event_id is None else "report.handed_over",
             "reference": report.reference,
             "program": report.program.code,
             "category": report.category.code,
@@ -198,16 +211,28 @@ def notify_unit(
             at=now,
             actor_type="system",
             public=False,
-            data={"unit": unit.code, "method": "webhook"},
+            data={"unit": unit.code, "method": "webhook", "handover": handover_event_id},
         )
     )
     session.flush()
     return True
 
 
+HANDOVERS = ("rerouted", "assigned")
+
+
+def handed_to(event: ReportEvent) -> str | None:
+    """The unit a trail event handed the report over to (a reroute, an assignment to a unit)."""
+    if event.kind == "rerouted":
+        return (event.data.get("to") or {}).get("unit")
+    if event.kind == "assigned":
+        return event.data.get("unit")
+    return None
+
+
 def send_digests(session: Session, *, mailer: Any, public_base_url: str, now: datetime) -> int:
-    """E-mail each 'email' unit the reports it received since its last digest (at most hourly);
-    returns how many digests were sent."""
+    """E-mail each 'email' unit the reports it received since its last digest, or that were
+    handed over to it since (at most hourly); returns how many digests were sent."""
     from datetime import timedelta
 
     from backend.directory.models import Unit
@@ -226,6 +251,23 @@ def send_digests(session: Session, *, mailer: Any, public_base_url: str, now: da
                 .limit(500)
             )
         )
+        handovers = session.scalars(
+            select(ReportEvent)
+            .join(Report, Report.id == ReportEvent.report_id)
+            .where(
+                Report.unit_id == unit.id,
+                ReportEvent.kind.in_(HANDOVERS),
+                ReportEvent.at > since,
+                ReportEvent.at <= now,
+            )
+            .order_by(ReportEvent.at)
+            .limit(500)
+        )
+        listed = {r.id for r in reports}
+        for event in handovers:
+            if handed_to(event) == unit.code and event.report_id not in listed:
+                listed.add(event.report_id)
+                reports.append(event.report)
         unit.last_digest_at = now
         if not reports:
             continue

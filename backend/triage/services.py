@@ -186,15 +186,17 @@ def assign(
     unit_code: str | None = None,
     version: int | None,
     now: datetime,
+    queue: Any = None,
 ) -> Report:
     """Give the report to an agent of its directorate (or to nobody), and/or to another unit of
     its directorate (the public routing record is left as decided; another directorate is a
-    reroute); supervisors only."""
+    reroute; the unit is told as of a new report); supervisors only."""
     if agent.role not in ("supervisor", "admin"):
         raise SupervisorsOnly()
     report = visible_report(session, agent, reference)
     values: dict[str, Any] = {}
     data: dict[str, Any] = {}
+    unit = None
     if assignee_email is not KEEP_ASSIGNEE:
         assignee = None
         if assignee_email:
@@ -219,16 +221,21 @@ def assign(
             raise UnknownUnit(errors={"json": {"unit": ["no active unit of this report's directorate"]}})
         values["unit_id"] = unit.id
         data["unit"] = unit.code
-    return _change(session, agent, report, version, now, "assigned", values, data)
+    handed_over = unit is not None and unit.id != report.unit_id
+    report, event = _change(session, agent, report, version, now, "assigned", values, data)
+    if handed_over:
+        _tell_unit(session, unit, report, event, queue)
+    return report
 
 
 def set_priority(
     session: Session, agent: Agent, reference: str, *, priority: str, version: int | None, now: datetime
 ) -> Report:
     report = visible_report(session, agent, reference)
-    return _change(
+    report, _ = _change(
         session, agent, report, version, now, "priority", {"priority": PRIORITIES[priority]}, {"priority": priority}
     )
+    return report
 
 
 def _change(
@@ -240,7 +247,7 @@ def _change(
     kind: str,
     values: dict[str, Any],
     data: dict[str, Any],
-) -> Report:
+) -> tuple[Report, ReportEvent]:
     """Apply ``values`` if ``version`` is current (compare-and-set), and trace it (internal)."""
     if version is None:
         raise VersionRequired()
@@ -252,14 +259,20 @@ def _change(
     ).rowcount
     if changed != 1:
         raise StaleReport()
-    session.add(
-        ReportEvent(
-            report_id=report.id, kind=kind, at=now, actor_type="agent", actor_id=agent.id, public=False, data=data
-        )
+    event = ReportEvent(
+        report_id=report.id, kind=kind, at=now, actor_type="agent", actor_id=agent.id, public=False, data=data
     )
+    session.add(event)
     session.flush()
     session.refresh(report)
-    return report
+    return report, event
+
+
+def _tell_unit(session: Session, unit: Unit, report: Report, event: ReportEvent, queue: Any) -> None:
+    """A report handed over to ``unit``: its webhook hears of it as of a new one, after commit
+    (e-mail units find it in their next digest)."""
+    if queue is not None and unit.notify_method == "webhook":
+        after_commit(session, queue, "backend.triage.jobs.notify_unit", report.id, event.id)
 
 
 SORTS = {
@@ -546,10 +559,19 @@ class RerouteRefused(DomainError):
 
 
 def reroute(
-    session: Session, agent: Agent, reference: str, *, unit_code: str, note: str, version: int | None, now: datetime
+    session: Session,
+    agent: Agent,
+    reference: str,
+    *,
+    unit_code: str,
+    note: str,
+    version: int | None,
+    now: datetime,
+    queue: Any = None,
 ) -> Report:
     """Send the report to another unit (of any directorate); supervisors only. The report leaves
-    this queue, the routing record says it was decided by hand, and the trail says why."""
+    this queue, the routing record says it was decided by hand, the trail says why, and the unit
+    is told as of a new report."""
     if agent.role not in ("supervisor", "admin"):
         raise SupervisorsOnly()
     report = visible_report(session, agent, reference)
@@ -569,7 +591,7 @@ def reroute(
         "rule": "manual",
         "message": f"Votre signalement a été transmis à : {unit.directorate.name} ({unit.name}).",
     }
-    report = _change(
+    report, event = _change(
         session,
         agent,
         report,
@@ -585,6 +607,7 @@ def reroute(
         },
         {"from": previous, "to": {"directorate": unit.directorate.code, "unit": unit.code}, "internal_note": note},
     )
+    _tell_unit(session, unit, report, event, queue)
     return report
 
 
@@ -698,6 +721,7 @@ def bulk(
                     unit_code=unit_code,
                     version=report.version,
                     now=now,
+                    queue=queue,
                 )
             )
     return changed

@@ -207,6 +207,7 @@ class Assignment(MethodView):
             unit_code=data.get("unit"),
             version=_version(data),
             now=utcnow(),
+            queue=current_app.extensions["signal93.queue"],
         )
         return _answer(report, agent)
 
@@ -243,6 +244,7 @@ class Reroute(MethodView):
             note=data["note"].strip(),
             version=_version(data),
             now=utcnow(),
+            queue=current_app.extensions["signal93.queue"],
         )
         return _answer(report, agent)
 
