@@ -351,15 +351,17 @@ def install(app: Flask) -> None:
 def _log_request(status: int) -> None:
     started = g.get("request_started")
     duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
-    # The path only: query strings may carry secrets (API keys) or locations.
+    # The path only (query strings may carry secrets, API keys, or locations), with the mount
+    # point of an app mounted under another (/sandbox).
+    path = request.script_root + request.path
     request_log.info(
         "%s %s %s",
         request.method,
-        request.path,
+        path,
         status,
         extra={
             "method": request.method,
-            "path": request.path,
+            "path": path,
             "status": status,
             "duration_ms": duration_ms,
             "request_id": g.get("request_id"),

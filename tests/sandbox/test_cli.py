@@ -64,9 +64,15 @@ def test_an_organiser_runs_an_event_from_the_command_line(app, settings, databas
     assert sandbox_cli(app, "teams", "suspend", "Personne").exit_code != 0
 
 
-def test_the_sandbox_is_served_at_slash_sandbox_beside_the_backend(app, settings, database, event):
+def test_the_sandbox_is_served_at_slash_sandbox_beside_the_backend(app, settings, database, event, caplog):
+    import logging
+
     mount(app, create_sandbox_app(settings, database=database))
     client = app.test_client()
-    assert client.get("/sandbox/").status_code == 200
-    assert client.get("/sandbox/api/v1/reports").get_json()["code"] == "api_key_missing"
-    assert client.get("/api/v1/programs").status_code == 200
+    with caplog.at_level(logging.INFO, logger="signal93.request"):
+        assert client.get("/sandbox/").status_code == 200
+        assert client.get("/sandbox/api/v1/reports").get_json()["code"] == "api_key_missing"
+        assert client.get("/api/v1/programs").status_code == 200
+    # Each request's log line names its whole path, mount point included.
+    logged = [r.path for r in caplog.records if r.name == "signal93.request"]
+    assert logged == ["/sandbox/", "/sandbox/api/v1/reports", "/api/v1/programs"]
