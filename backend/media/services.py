@@ -8,13 +8,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from backend.errors import DomainError
+from backend.errors import DomainError, NotFound
 from backend.media import images, videos
 from backend.media.models import Media
 from backend.queue import JobQueue, after_commit
+from backend.reports.models import Report
 from backend.storage import Storage, content_key
 
 log = logging.getLogger(__name__)
@@ -222,6 +223,34 @@ def is_held(media: Media, *, sensitive: bool) -> bool:
 def is_public(media: Media, *, sensitive: bool) -> bool:
     """Whether the public may see a medium: not held, and its derivatives made."""
     return not is_held(media, sensitive=sensitive) and media.status == "ready" and bool(media.derivatives)
+
+
+class MediaNotFound(NotFound):
+    code = "media_not_found"
+    message = "No such photo derivative."
+
+
+class MediaNotReady(DomainError):
+    code = "media_not_ready"
+    status = 409
+    message = "This photo is still being processed (or could not be): try again later."
+
+
+VARIANTS = ("thumb", "display", "video")
+_SENSITIVE = select(Report.sensitive).where(Report.id == bindparam("report_id"))
+
+
+def public_derivative(session: Session, media_id: int, variant: str) -> dict[str, str]:
+    """A derivative the public may fetch (``key``, ``content_type``): :class:`MediaNotFound` for
+    an unknown or held medium (not revealed), :class:`MediaNotReady` while it is processed."""
+    media = session.get(Media, media_id)
+    if media is None or variant not in VARIANTS or (variant == "video") != (media.kind == "video"):
+        raise MediaNotFound()
+    if is_held(media, sensitive=session.scalar(_SENSITIVE, {"report_id": media.report_id})):
+        raise MediaNotFound()  # listed, never served, until an agent publishes it
+    if media.status != "ready" or variant not in media.derivatives:
+        raise MediaNotReady()
+    return media.derivatives[variant]
 
 
 class NotHeld(DomainError):

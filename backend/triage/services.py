@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from backend.db import in_constants
 from backend.directory.models import Agent, Category, Program, Unit
 from backend.errors import DomainError, InvalidQuery
+from backend.media import services as media_services
 from backend.media.models import Media
 from backend.pagination import DATETIME, Page, decode_cursor, paginate
 from backend.queue import after_commit
@@ -115,17 +116,7 @@ def transition(
             .values(support_count=Report.support_count + report.support_count + 1)
             .execution_options(synchronize_session=False)
         )
-    event = ReportEvent(
-        report_id=report.id,
-        kind="status",
-        at=now,
-        actor_type="agent",
-        actor_id=agent.id,
-        public=to in workflow.PUBLIC_CHANGES,
-        data=data,
-    )
-    session.add(event)
-    session.flush()
+    event = _trace(session, agent, report, "status", data, now=now, public=to in workflow.PUBLIC_CHANGES)
     session.refresh(report)
     if queue is not None and notifications.should_tell(report, to):
         after_commit(session, queue, notifications.JOB, event.id)
@@ -151,18 +142,8 @@ class UnknownAgent(DomainError):
 def add_note(session: Session, agent: Agent, reference: str, *, text: str, public: bool, now: datetime) -> Report:
     """A note on the trail: public (shown on the public timeline) or internal (agents only)."""
     report = visible_report(session, agent, reference)
-    session.add(
-        ReportEvent(
-            report_id=report.id,
-            kind="note",
-            at=now,
-            actor_type="agent",
-            actor_id=agent.id,
-            public=public,
-            data={"note": text} if public else {"internal_note": text},
-        )
-    )
-    session.flush()
+    data = {"note": text} if public else {"internal_note": text}
+    _trace(session, agent, report, "note", data, now=now, public=public)
     return report
 
 
@@ -259,13 +240,28 @@ def _change(
     ).rowcount
     if changed != 1:
         raise StaleReport()
+    event = _trace(session, agent, report, kind, data, now=now)
+    session.refresh(report)
+    return report, event
+
+
+def _trace(
+    session: Session,
+    agent: Agent,
+    report: Report,
+    kind: str,
+    data: dict[str, Any],
+    *,
+    now: datetime,
+    public: bool = False,
+) -> ReportEvent:
+    """Append what an agent did to the report's trail (internal unless ``public``)."""
     event = ReportEvent(
-        report_id=report.id, kind=kind, at=now, actor_type="agent", actor_id=agent.id, public=False, data=data
+        report_id=report.id, kind=kind, at=now, actor_type="agent", actor_id=agent.id, public=public, data=data
     )
     session.add(event)
     session.flush()
-    session.refresh(report)
-    return report, event
+    return event
 
 
 def _tell_unit(session: Session, unit: Unit, report: Report, event: ReportEvent, queue: Any) -> None:
@@ -738,19 +734,37 @@ def add_media(
         raise reports.InvalidReport({"photos": ["send at least one file"]}, "No file was sent.")
     uploads = media.check(files, report.program.code)
     rows = media.attach(session, report.id, uploads)
-    session.add(
-        ReportEvent(
-            report_id=report.id,
-            kind="media_added",
-            at=now,
-            actor_type="agent",
-            actor_id=agent.id,
-            public=False,
-            data={"media_ids": [m.id for m in rows]},
-        )
-    )
-    session.flush()
+    _trace(session, agent, report, "media_added", {"media_ids": [m.id for m in rows]}, now=now)
     return report, rows
+
+
+def agent_media(session: Session, agent: Agent, media_id: int) -> tuple[Media, Report]:
+    """A medium and its report, if the agent's directorate handles the report (admins: all);
+    :class:`MediaNotFound` otherwise, so another directorate's medium is not revealed."""
+    found = session.get(Media, media_id)
+    report = session.get(Report, found.report_id) if found else None
+    if report is None or (agent.role != "admin" and report.directorate_id != agent.directorate_id):
+        raise media_services.MediaNotFound()
+    return found, report
+
+
+def publish_media(
+    session: Session, agent: Agent, media_id: int, *, storage: Any, now: datetime
+) -> tuple[Media, Report]:
+    """Publish a held medium of a report of the agent's directorate (a video, a photo of a
+    sensitive sighting); traced."""
+    found, report = agent_media(session, agent, media_id)
+    media_services.publish(session, found, sensitive=report.sensitive, storage=storage, now=now)
+    _trace(session, agent, report, "media_published", {"media_id": found.id}, now=now)
+    return found, report
+
+
+def unpublish_media(session: Session, agent: Agent, media_id: int, *, now: datetime) -> tuple[Media, Report]:
+    """Withdraw a published medium from the public; traced."""
+    found, report = agent_media(session, agent, media_id)
+    media_services.unpublish(session, found, sensitive=report.sensitive, now=now)
+    _trace(session, agent, report, "media_unpublished", {"media_id": found.id}, now=now)
+    return found, report
 
 
 def nearby_open_reports(session: Session, report: Report, now: datetime) -> list[dict[str, Any]]:
