@@ -9,6 +9,7 @@ from flask import current_app
 
 from backend.db import utcnow
 from backend.media import services as media_services
+from backend.queue import job_transaction
 from backend.triage import notifications
 from backend.triage.jobs import send_digests
 
@@ -18,10 +19,8 @@ SWEEP_LOCK = "signal93:sweep-scheduled"
 
 def sweep() -> int:
     """Send again the jobs that were lost (media left pending, reporters not told); returns how many."""
-    database = current_app.extensions["signal93.db"]
-    database.ensure_process_local()
     queue = current_app.extensions["signal93.queue"]
-    with database.transaction() as session:
+    with job_transaction() as session:
         now = utcnow()
         return media_services.sweep(session, queue=queue, now=now) + notifications.sweep(session, queue=queue, now=now)
 

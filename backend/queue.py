@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from sqlalchemy import event
@@ -65,6 +66,19 @@ class RqQueue:
             self.queue.enqueue(job, *args, retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
         except RedisError as exc:
             log.warning("job not sent, the sweep will send it", extra={"job": job, "error": type(exc).__name__})
+
+
+@contextmanager
+def job_transaction() -> Iterator[Session]:
+    """A job's unit of work, in the app's context (as workers and the in-process queue run jobs):
+    this process's own connections (a forked work horse must not use its parent's), one
+    transaction, committed if the job returns."""
+    from flask import current_app
+
+    database = current_app.extensions["signal93.db"]
+    database.ensure_process_local()
+    with database.transaction() as session:
+        yield session
 
 
 def after_commit(session: Session, queue: JobQueue, job: str, *args: Any) -> None:

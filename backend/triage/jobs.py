@@ -5,15 +5,14 @@ from __future__ import annotations
 from flask import current_app
 
 from backend.db import utcnow
+from backend.queue import job_transaction
 from backend.triage import notifications
 
 
 def notify_reporter(event_id: int) -> None:
     """E-mail the reporter about one public status change (retried by rq on failure)."""
-    database = current_app.extensions["signal93.db"]
-    database.ensure_process_local()
     settings = current_app.extensions["signal93.settings"]
-    with database.transaction() as session:
+    with job_transaction() as session:
         notifications.notify_reporter(
             session,
             event_id,
@@ -36,10 +35,8 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
 def notify_unit(report_id: int, handover_event_id: int | None = None) -> None:
     """Tell a report's unit by webhook, of a new report or of one handed over to it (the trail
     event of the handover): retried by rq on failure."""
-    database = current_app.extensions["signal93.db"]
-    database.ensure_process_local()
     settings = current_app.extensions["signal93.settings"]
-    with database.transaction() as session:
+    with job_transaction() as session:
         notifications.notify_unit(
             session,
             report_id,
@@ -53,10 +50,8 @@ def notify_unit(report_id: int, handover_event_id: int | None = None) -> None:
 
 def send_digests() -> int:
     """E-mail the units that take a digest of their new reports."""
-    database = current_app.extensions["signal93.db"]
-    database.ensure_process_local()
     settings = current_app.extensions["signal93.settings"]
-    with database.transaction() as session:
+    with job_transaction() as session:
         return notifications.send_digests(
             session,
             mailer=current_app.extensions["signal93.mailer"],
