@@ -89,21 +89,13 @@ def test_the_sandbox_gives_back_no_personal_data(settings, database, session):
 
     from sandbox import services
     from sandbox.app import create_sandbox_app
+    from tests.sandbox.conftest import register
 
     now = datetime.now(UTC)
     event = services.create_event(
         session, slug="privacy", name="Privacy", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1)
     )
-    _, _, key = services.register_team(
-        session,
-        name="Privacy team",
-        contact_email="team@example.org",
-        event_slug=event.slug,
-        accepted_terms=True,
-        now=now,
-        secret=services.key_secret(settings.secret_key),
-    )
-    session.commit()
+    _, key = register(session, settings, event.slug, "Privacy team", "team@example.org")
     sandbox = create_sandbox_app(settings, database=database).test_client()
     headers = {"X-API-Key": key}
     device_id = str(uuid.uuid4())

@@ -44,20 +44,25 @@ def event(session):
     return row
 
 
-@pytest.fixture
-def team_key(session, event, settings):
-    """A registered team and its key."""
+def register(session, settings, event_slug: str, name: str, email: str):
+    """A team registered (and committed) as the portal would: the team and its key."""
     team, _, key = services.register_team(
         session,
-        name="Les Vigies",
-        contact_email="equipe@example.org",
-        event_slug=event.slug,
+        name=name,
+        contact_email=email,
+        event_slug=event_slug,
         accepted_terms=True,
         now=datetime.now(UTC),
         secret=services.key_secret(settings.secret_key),
     )
     session.commit()
     return team, key
+
+
+@pytest.fixture
+def team_key(session, event, settings):
+    """A registered team and its key."""
+    return register(session, settings, event.slug, "Les Vigies", "equipe@example.org")
 
 
 def auth(key: str) -> dict[str, str]:

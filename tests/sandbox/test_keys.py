@@ -11,7 +11,7 @@ from sandbox import keys, services
 from sandbox.app import create_sandbox_app
 from sandbox.models import ApiKey
 from tests.factories import report_payload
-from tests.sandbox.conftest import auth
+from tests.sandbox.conftest import auth, register
 
 
 def test_keys_are_recognisable_offline_and_a_typo_is_caught():
@@ -107,16 +107,7 @@ def test_test_reports_are_routed_like_real_ones_and_stay_in_the_team_space(
     # Nothing reached the real intake: no public report, no directorate queue.
     assert client.get("/api/v1/reports").get_json()["items"] == []
     # Another team sees nothing of it.
-    _, _, other = services.register_team(
-        session,
-        name="Autre équipe",
-        contact_email="autre@example.org",
-        event_slug=event.slug,
-        accepted_terms=True,
-        now=datetime.now(UTC),
-        secret=services.key_secret(settings.secret_key),
-    )
-    session.commit()
+    _, other = register(session, settings, event.slug, "Autre équipe", "autre@example.org")
     assert sandbox.get("/api/v1/reports", headers=auth(other)).get_json()["items"] == []
     reset = sandbox.delete("/api/v1/reports", headers=auth(key))
     assert reset.get_json() == {"deleted": 1}
