@@ -113,8 +113,8 @@ def _utc_sessions(engine: Engine) -> None:
 
 
 def _ping_when_idle(engine: Engine, seconds: float) -> None:
-    # SQLAlchemy's pool_pre_ping tests every connection at every checkout: one more round trip per
-    # request (a tenth of a millisecond, a sixth of a queue page's time). A connection in steady use
+    # SQLAlchemy's pool_pre_ping tests every connection at every checkout: one more round trip on
+    # every request. A connection in steady use
     # is known alive; one that sat idle in the pool (the database restarted, a firewall dropped
     # the idle socket) is tested, and a dead one is replaced before the request sees it (raising
     # DisconnectionError in "checkout" makes the pool reconnect, SQLAlchemy's documented recipe).
