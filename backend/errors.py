@@ -58,6 +58,15 @@ class NotFound(DomainError):
     message = "The resource was not found."
 
 
+class InvalidFields(DomainError):
+    """Some fields of the request are invalid; ``errors`` names them, and nothing was stored.
+    The one ``validation_error`` of the API (marshmallow's 422s are rendered with the same code)."""
+
+    code = "validation_error"
+    status = 422
+    message = "The request contains invalid fields."
+
+
 class InvalidQuery(DomainError):
     """A query parameter has a value the endpoint cannot use."""
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from backend.directory import services as directory
 from backend.directory.schemas import CategorySchema
-from backend.errors import DomainError
+from backend.errors import InvalidFields
 from backend.reports import schemas as report_schemas
 from backend.reports import services as reports
 from backend.routing.services import Router
@@ -33,11 +33,8 @@ _router = Router(refresh_seconds=0.0)
 _create_schema = report_schemas.ReportCreateSchema()
 
 
-class ReportRejected(DomainError):
+class ReportRejected(InvalidFields):
     """The payload would be refused by the real intake; ``errors`` names the fields."""
-
-    code = "validation_error"
-    status = 422
 
 
 def categories(session: Session) -> list[dict[str, Any]]:

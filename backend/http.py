@@ -22,7 +22,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from backend.db import INT_MAX, Database
-from backend.errors import HTTP_CODES, DomainError, envelope
+from backend.errors import HTTP_CODES, DomainError, InvalidFields, envelope
 
 log = logging.getLogger(__name__)
 request_log = logging.getLogger("signal93.request")
@@ -90,9 +90,7 @@ class UnsupportedMediaType(DomainError):
     message = "Send the request body as application/json."
 
 
-class NulCharacter(DomainError):
-    code = "validation_error"
-    status = 422
+class NulCharacter(InvalidFields):
     message = "The request holds a NUL character (\\u0000): no field accepts one."
 
 

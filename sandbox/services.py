@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from backend.errors import DomainError, NotFound
+from backend.errors import DomainError, InvalidFields, NotFound
 from sandbox import keys
 from sandbox.models import ApiKey, Event, SandboxReport, SignInLink, Team, Usage
 
@@ -55,9 +55,7 @@ class TeamSuspended(DomainError):
     message = "This team is suspended: contact the organisers."
 
 
-class InvalidRegistration(DomainError):
-    code = "validation_error"
-    status = 422
+class InvalidRegistration(InvalidFields):
     message = "The registration contains invalid fields."
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from backend.directory import agents
 from backend.directory.models import ROLES, Agent, Category, Unit
-from backend.errors import DomainError, NotFound
+from backend.errors import DomainError, InvalidFields, NotFound
 from backend.routing.models import RoutingRule
 from backend.routing.rules import check_message
 from backend.routing.services import bump_revision
@@ -19,12 +19,6 @@ class AdminsOnly(DomainError):
     code = "forbidden_for_role"
     status = 403
     message = "Only an admin may do this."
-
-
-class Invalid(DomainError):
-    code = "validation_error"
-    status = 422
-    message = "The request contains invalid fields."
 
 
 def require_admin(agent: Agent) -> None:
@@ -41,13 +35,13 @@ def update_agent(session: Session, agent_id: int, changes: dict[str, Any]) -> Ag
     if agent is None:
         raise NotFound("No such agent.")
     if "role" in changes and changes["role"] not in ROLES:
-        raise Invalid(errors={"json": {"role": [f"one of {', '.join(ROLES)}"]}})
+        raise InvalidFields(errors={"json": {"role": [f"one of {', '.join(ROLES)}"]}})
     if "unit" in changes:
         unit = None
         if changes["unit"] is not None:
             unit = session.scalar(select(Unit).where(Unit.code == changes["unit"]))
             if unit is None or unit.directorate_id != agent.directorate_id:
-                raise Invalid(errors={"json": {"unit": ["unknown unit of the agent's directorate"]}})
+                raise InvalidFields(errors={"json": {"unit": ["unknown unit of the agent's directorate"]}})
         agent.unit_id = unit.id if unit else None
     for field in ("role", "active"):
         if field in changes:
@@ -88,7 +82,7 @@ def update_rule(session: Session, code: str, changes: dict[str, Any]) -> Routing
     if rule is None:
         raise NotFound("No such routing rule.")
     if "public_message" in changes and (unknown := check_message(changes["public_message"])):
-        raise Invalid(errors={"json": {"public_message": [f"unknown fields: {', '.join(unknown)}"]}})
+        raise InvalidFields(errors={"json": {"public_message": [f"unknown fields: {', '.join(unknown)}"]}})
     for field in ("active", "position", "public_message"):
         if field in changes:
             setattr(rule, field, changes[field])

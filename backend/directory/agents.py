@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from backend.directory.models import ROLES, Agent, AgentToken, Directorate, Unit
-from backend.errors import DomainError
+from backend.errors import DomainError, InvalidFields
 
 TOKEN_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD_LENGTH = 12
@@ -25,9 +25,8 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-class AgentError(DomainError):
-    status = 422
-    code = "validation_error"
+class AgentError(InvalidFields):
+    """An account cannot be created or changed so."""
 
 
 class BadCredentials(DomainError):

@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.db import in_constants
 from backend.directory.models import Category, Program
-from backend.errors import DomainError, InvalidQuery, NotFound
+from backend.errors import DomainError, InvalidFields, InvalidQuery, NotFound
 from backend.media import images
 from backend.media import services as media_services
 from backend.observations.models import Taxon
@@ -51,12 +51,8 @@ STRING_MAX, TEXT_MAX = 200, 4000
 METRES_PER_DEGREE_LAT = 111_132.0
 
 
-class InvalidReport(DomainError):
+class InvalidReport(InvalidFields):
     """Some fields of the report are invalid; nothing was stored."""
-
-    code = "validation_error"
-    status = 422
-    message = "The request contains invalid fields."
 
     def __init__(self, errors: dict[str, Any], message: str | None = None):
         super().__init__(message, errors={"json": errors})

@@ -11,7 +11,7 @@ from flask import current_app, jsonify, request, url_for
 from flask.views import MethodView
 
 from backend.db import utcnow
-from backend.errors import DomainError
+from backend.errors import DomainError, InvalidFields
 from backend.http import (
     Blueprint,
     InvalidJson,
@@ -33,12 +33,6 @@ MAX_IDEMPOTENCY_KEY = 200
 
 
 _CREATE = schemas.ReportCreateSchema()
-
-
-class InvalidFields(DomainError):
-    code = "validation_error"
-    status = 422
-    message = "The request contains invalid fields."
 
 
 class InvalidIdempotencyKey(DomainError):
