@@ -123,6 +123,7 @@ class Bulk(MethodView):
 class TriageReport(MethodView):
     @blp.response(200, description="The whole report: contact (with consent), originals, trail, allowed moves")
     @blp.doc(security=[{"AgentToken": []}])
+    @read_only
     def get(self, reference: str):
         """Read a report of your directorate (ETag: its version)"""
         agent = current_agent()
@@ -145,24 +146,19 @@ class Transitions(MethodView):
     def post(self, data, reference: str):
         """Move a report along the workflow (If-Match: its ETag, or a version field); traced"""
         agent = current_agent()
-        version = data.get("version")
-        if version is None:
-            version = _if_match_version()
         report = services.transition(
             db_session(),
             agent,
             reference,
             to=data["to"],
-            version=version,
+            version=_version(data),
             now=utcnow(),
             note=data.get("note"),
             note_public=data.get("note_public", False),
             duplicate_of=data.get("duplicate_of"),
             queue=current_app.extensions["signal93.queue"],
         )
-        response = jsonify(schemas.agent_view(report, agent))
-        response.headers["ETag"] = _etag(report)
-        return response, 200
+        return _answer(report, agent)
 
 
 def _answer(report, agent, status: int = 200):
