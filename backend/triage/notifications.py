@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import hmac
+import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.reports.models import Report, ReportEvent
+from backend.directory.models import Unit
+from backend.queue import after_commit
+from backend.reports.models import Report, Reporter, ReportEvent
 
 JOB = "backend.triage.jobs.notify_reporter"
 # The changes a reporter is told of.
@@ -34,16 +39,11 @@ def should_tell(report: Any, status: str) -> bool:
 
 def opt_out_token(secret_key: str, report_id: int) -> str:
     """The secret of a report's opt-out link (no account needed, cannot be guessed)."""
-    import hashlib
-    import hmac
-
     return hmac.new(secret_key.encode(), f"signal93-opt-out:{report_id}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def opt_out(session: Session, report: Report, token: str, secret_key: str) -> bool:
     """Stop e-mails about this report if ``token`` is its opt-out secret; whether it was."""
-    import hmac
-
     if not hmac.compare_digest(opt_out_token(secret_key, report.id), token or ""):
         return False
     if report.reporter is not None:
@@ -116,10 +116,6 @@ def notify_reporter(
 def sweep(session: Session, *, queue: Any, now: datetime, stale_after: Any = None) -> int:
     """Send again the e-mails whose job was lost (Redis down, worker killed): status changes a
     reporter should hear of, older than a few minutes, with no ``reporter_notified`` yet."""
-    from datetime import timedelta
-
-    from backend.queue import after_commit
-    from backend.reports.models import Reporter
 
     stale_after = stale_after or timedelta(minutes=5)
     notified = select(ReportEvent.data["event_id"].as_integer()).where(ReportEvent.kind == "reporter_notified")
@@ -150,9 +146,6 @@ DIGEST_EVERY_HOURS = 1
 
 def webhook_secret(secret_key: str, unit_code: str) -> str:
     """The key a unit's receiver checks ``X-Signal93-Signature`` with (``flask units secret``)."""
-    import hashlib
-    import hmac
-
     return hmac.new(secret_key.encode(), f"signal93-webhook:{unit_code}".encode(), hashlib.sha256).hexdigest()
 
 
@@ -170,11 +163,6 @@ def notify_unit(
     (``report.created``), or one handed over to the unit by a reroute or an assignment
     (``report.handed_over``, ``handover_event_id`` its trail event). Once each (``unit_notified``
     on the trail). ``post(url, body, headers)`` raises on failure, so the job is retried."""
-    import hashlib
-    import hmac
-    import json
-
-    from backend.directory.models import Unit
 
     report = session.get(Report, report_id)
     unit = session.get(Unit, report.unit_id) if report and report.unit_id else None
@@ -233,9 +221,6 @@ def handed_to(event: ReportEvent) -> str | None:
 def send_digests(session: Session, *, mailer: Any, public_base_url: str, now: datetime) -> int:
     """E-mail each 'email' unit the reports it received since its last digest, or that were
     handed over to it since (at most hourly); returns how many digests were sent."""
-    from datetime import timedelta
-
-    from backend.directory.models import Unit
 
     sent = 0
     units = session.scalars(select(Unit).where(Unit.notify_method == "email", Unit.active.is_(True)))
