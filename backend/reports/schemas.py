@@ -10,6 +10,7 @@ from typing import Any
 import marshmallow as ma
 from webargs.fields import DelimitedList
 
+from backend.directory.schemas import ZoneRefSchema
 from backend.fields import BBOX_METADATA, BBoxField, Moment, StrictBoolean, StrictFloat
 from backend.media import services as media_services
 from backend.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -145,10 +146,9 @@ class TimelineEventSchema(ma.Schema):
     referred_to = ma.fields.String(allow_none=True)
 
 
-class ZoneRefSchema(ma.Schema):
-    kind = ma.fields.String(required=True)
-    code = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
+class RoutingZoneSchema(ZoneRefSchema):
+    """A zone the routing decision rests on."""
+
     snapped_m = ma.fields.Float(metadata={"description": "Distance to the commune when the point fell in a gap"})
 
 
@@ -159,7 +159,7 @@ class RoutingSchema(ma.Schema):
     unit = ma.fields.Nested(CodeNameSchema, allow_none=True, required=True)
     referred_to = ma.fields.Nested(CodeNameSchema, allow_none=True, required=True)
     rule = ma.fields.String(required=True, metadata={"description": "The routing rule that decided"})
-    zones = ma.fields.List(ma.fields.Nested(ZoneRefSchema), required=True)
+    zones = ma.fields.List(ma.fields.Nested(RoutingZoneSchema), required=True)
     message = ma.fields.String(required=True, metadata={"description": "Public message, in French"})
 
 
