@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sandbox import services
 from sandbox.limits import rate_window
 from sandbox.models import Usage
-from tests.sandbox.conftest import auth
+from tests.sandbox.conftest import auth, with_time_left_in_the_window
 
 
 def test_one_window_holds_the_rate_and_the_burst():
@@ -32,6 +32,7 @@ def test_limited_answers_carry_the_rate_limit_headers(sandbox, team_key):
 
 def test_past_the_rate_a_429_rate_limited_with_retry_after(sandbox, team_key):
     _, key = team_key
+    with_time_left_in_the_window(2, needed=1.5)  # the event's rate: 10 per 2 s
     statuses = [sandbox.get("/api/v1/reports", headers=auth(key)).status_code for _ in range(10)]
     assert statuses == [200] * 10
     refused = sandbox.get("/api/v1/reports", headers=auth(key))
@@ -56,6 +57,7 @@ def test_past_the_daily_quota_a_429_quota_exceeded(sandbox, session, team_key):
 
 
 def test_keyless_calls_to_the_catalog_get_a_trial_limit_per_address(sandbox):
+    with_time_left_in_the_window(60, needed=10)
     statuses = [sandbox.get("/api/v1/catalog/zones?kind=park").status_code for _ in range(60)]
     assert statuses == [200] * 60
     refused = sandbox.get("/api/v1/catalog/zones?kind=park")
