@@ -5,20 +5,15 @@ The backend app serves /api/v1; the sandbox app is mounted beside it at /sandbox
 
 import sys
 
+from backend import deps
 from backend.app import create_app
 from backend.config import ConfigError
 from sandbox.app import create_sandbox_app, mount
 
 try:
     app = create_app()
-    mount(
-        app,
-        create_sandbox_app(
-            app.extensions["signal93.settings"],
-            database=app.extensions["signal93.db"],
-            redis_client=app.extensions["signal93.redis"],
-        ),
-    )
+    context = deps.current(app)
+    mount(app, create_sandbox_app(context.settings, database=context.database, redis_client=context.redis))
 except ConfigError as exc:
     # A clear message and a non-zero exit, not a traceback, for a bad environment.
     sys.exit(str(exc))

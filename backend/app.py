@@ -6,17 +6,19 @@ from flask import Flask, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import cli, health, http, logs
+from backend import cli, deps, health, http, logs
 from backend.config import Settings
 from backend.db import Database
 from backend.directory.agents import Throttle
 from backend.directory.views import admin_blp, auth_blp
 from backend.directory.views import blp as directory_blp
 from backend.mail import make_mailer
-from backend.media.views import blp as media_blp
+from backend.notifications.views import blp as notifications_blp
 from backend.queue import InlineQueue, RqQueue
 from backend.reports.views import blp as reports_blp
+from backend.reports.views import media_blp
 from backend.routing.services import Router
+from backend.routing.views import blp as routing_admin_blp
 from backend.storage import make_storage
 from backend.triage.views import blp as triage_blp
 from backend.zones.views import blp as zones_blp
@@ -66,15 +68,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             x_host=settings.trusted_proxy_hops,
         )
 
-    app.extensions["signal93.settings"] = settings
-    app.extensions["signal93.db"] = database or Database.from_url(settings.database_url)
-    app.extensions["signal93.redis"] = _redis_client(settings)
-    app.extensions["signal93.router"] = Router(refresh_seconds=settings.routing_refresh_seconds)
-    app.extensions["signal93.storage"] = make_storage(settings.media_storage_url)
-    app.extensions["signal93.sign_in_throttle"] = _sign_in_throttle(settings)
-    app.extensions["signal93.mailer"] = make_mailer(settings.smtp_url, settings.instance_path)
-    app.extensions["signal93.queue"] = (
-        RqQueue(app.extensions["signal93.redis"]) if app.extensions["signal93.redis"] is not None else inline_queue(app)
+    redis_client = _redis_client(settings)
+    deps.install(
+        app,
+        deps.AppContext(
+            settings=settings,
+            database=database or Database.from_url(settings.database_url),
+            redis=redis_client,
+            router=Router(refresh_seconds=settings.routing_refresh_seconds),
+            storage=make_storage(settings.media_storage_url),
+            queue=RqQueue(redis_client) if redis_client is not None else inline_queue(app),
+            mailer=make_mailer(settings.smtp_url, settings.instance_path),
+            sign_in_throttle=_sign_in_throttle(settings),
+        ),
     )
 
     http.install(app)
@@ -82,10 +88,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     api.register_blueprint(directory_blp, url_prefix=API_PREFIX)
     api.register_blueprint(zones_blp, url_prefix=API_PREFIX)
     api.register_blueprint(reports_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(notifications_blp, url_prefix=API_PREFIX)
     api.register_blueprint(media_blp, url_prefix=API_PREFIX)
     api.register_blueprint(auth_blp, url_prefix=API_PREFIX)
     api.register_blueprint(triage_blp, url_prefix=API_PREFIX)
     api.register_blueprint(admin_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(routing_admin_blp, url_prefix=API_PREFIX)
     api.spec.components.security_scheme("AgentToken", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme(
         "ReporterToken",

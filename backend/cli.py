@@ -11,7 +11,9 @@ from alembic import command as alembic_command
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from backend import deps
 from backend.db import Database, alembic_config, migrate, migrations_disagreement
+from backend.directory.models import ROLES
 from backend.seeding import DEFAULT_SEEDS_DIR, SeedError, load_seeds
 from backend.zones import services as zone_services
 from backend.zones.geometry import LAMBERT93, WGS84
@@ -19,7 +21,7 @@ from backend.zones.models import ZONE_KINDS
 
 
 def _database() -> Database:
-    return current_app.extensions["signal93.db"]
+    return deps.current().database
 
 
 db_group = AppGroup("db", help="Database schema (Alembic migrations).")
@@ -122,7 +124,7 @@ def zones_import(file, kind: str, srid: str, name_property: str, code_property: 
 @click.command("sweep")
 @with_appcontext
 def sweep_command() -> None:
-    """Send again the jobs lost to a Redis outage or a killed worker (media, reporter e-mails)."""
+    """Send again the jobs lost to a Redis outage or a killed worker (media, reporter e-mails, unit webhooks)."""
     from backend import jobs
 
     click.echo(f"{jobs.sweep()} lost jobs sent again.")
@@ -132,7 +134,7 @@ def sweep_command() -> None:
 @with_appcontext
 def digest_command() -> None:
     """E-mail the units that take a digest of their new reports (a worker does it hourly)."""
-    from backend.triage.jobs import send_digests
+    from backend.notifications.jobs import send_digests
 
     click.echo(f"{send_digests()} digests sent.")
 
@@ -142,9 +144,9 @@ def digest_command() -> None:
 @with_appcontext
 def unit_secret_command(unit: str) -> None:
     """Print the key a unit's webhook receiver checks X-Signal93-Signature with."""
-    from backend.triage.notifications import webhook_secret
+    from backend.notifications.units import webhook_secret
 
-    click.echo(webhook_secret(current_app.extensions["signal93.settings"].secret_key, unit))
+    click.echo(webhook_secret(deps.current().settings.secret_key, unit))
 
 
 @click.command("worker")
@@ -157,7 +159,7 @@ def worker_command(burst: bool) -> None:
     from backend import jobs
     from backend.queue import QUEUE_NAME
 
-    redis_client = current_app.extensions["signal93.redis"]
+    redis_client = deps.current().redis
     if redis_client is None:
         raise click.ClickException("REDIS_URL is not set: without it, jobs already run in-process.")
     jobs.sweep()  # whatever a previous worker left behind
@@ -173,7 +175,7 @@ agents_group = AppGroup("agents", help="Agents' accounts.")
 @click.option("--email", required=True)
 @click.option("--directorate", required=True, help="DVD, DEA or DNPB")
 @click.option("--unit", help="Unit code, e.g. DVD-T6")
-@click.option("--role", type=click.Choice(["agent", "supervisor", "admin"]), default="agent", show_default=True)
+@click.option("--role", type=click.Choice(ROLES), default="agent", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def agents_create(email, directorate, unit, role, password_stdin) -> None:
     """Create an agent; the password is typed at a prompt (or read from stdin)."""

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from backend.directory import services as directory
 from backend.directory.schemas import CategorySchema
 from backend.errors import InvalidFields
+from backend.reports import intake
 from backend.reports import schemas as report_schemas
-from backend.reports import services as reports
 from backend.routing.services import Router
 from backend.zones import schemas as zone_schemas
 from backend.zones import services as zones
@@ -59,7 +59,7 @@ def preview_report(session: Session, payload: Any, *, now: datetime) -> dict[str
         data = _create_schema.load(payload)
     except ma.ValidationError as exc:
         raise ReportRejected("The report contains invalid fields.", errors={"json": exc.messages}) from exc
-    report = reports.prepare_report(session, data, router=_router, now=now)
+    report = intake.prepare_report(session, data, router=_router, now=now)
     return {
         "category": {"code": report.category.code, "name": report.category.name},
         "program": report.program.code,

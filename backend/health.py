@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
+from backend import deps
 from backend.http import error_response
 
 log = logging.getLogger(__name__)
@@ -23,14 +24,15 @@ def healthz() -> Response:
 def readyz() -> Response:
     """Ready for traffic: the database answers, and Redis when it is configured."""
     checks: dict[str, str] = {}
+    context = deps.current()
     try:
-        with current_app.extensions["signal93.db"].session() as session:
+        with context.database.session() as session:
             session.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:  # any driver error means "not ready"
         log.warning("readiness: database unreachable: %s", type(exc).__name__)
         checks["database"] = "unreachable"
-    client = current_app.extensions.get("signal93.redis")
+    client = context.redis
     if client is not None:
         try:
             client.ping()

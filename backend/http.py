@@ -14,14 +14,15 @@ from typing import Any, NoReturn
 import flask_smorest
 import marshmallow as ma
 import orjson
-from flask import Flask, Response, current_app, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from marshmallow import missing
 from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from backend.db import INT_MAX, Database
+from backend import deps
+from backend.db import INT_MAX
 from backend.errors import HTTP_CODES, DomainError, InvalidFields, envelope
 
 log = logging.getLogger(__name__)
@@ -208,10 +209,23 @@ def check_json_request(max_bytes: int | None = None, accepted: str = "applicatio
     ``MAX_JSON_BYTES`` setting), before anything reads it."""
     if not request.is_json:
         raise UnsupportedMediaType(errors={"headers": {"Content-Type": [f"must be {accepted}"]}})
-    limit = max_bytes or current_app.extensions["signal93.settings"].max_json_bytes
+    limit = max_bytes or deps.core().settings.max_json_bytes
     if request.content_length is not None and request.content_length > limit:
         raise RequestTooLarge(limit)
     request.max_content_length = limit  # also caps a body sent without Content-Length
+
+
+def uploaded_files(names: tuple[str, ...] = ("photos", "video")) -> dict[str, list[bytes]]:
+    """The files of a ``multipart/form-data`` body, by field (only the fields that have some):
+    415 for another body, 422 naming any file field not in ``names``. The size cap applies
+    before the body is read."""
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaType(errors={"headers": {"Content-Type": ["must be multipart/form-data"]}})
+    unknown = set(request.files) - set(names)
+    if unknown:
+        raise InvalidFields(errors={"files": {name: ["unknown file field"] for name in sorted(unknown)}})
+    files = {name: [f.read() for f in request.files.getlist(name)] for name in names}
+    return {name: items for name, items in files.items() if items}
 
 
 def authorization(scheme: str) -> str | None:
@@ -282,8 +296,7 @@ def db_session() -> Session:
     (read-only in a view marked :func:`read_only`)."""
     session = g.get("db_session")
     if session is None:
-        database: Database = current_app.extensions["signal93.db"]
-        session = g.db_session = database.session(read_only=g.get("read_only", False))
+        session = g.db_session = deps.core().database.session(read_only=g.get("read_only", False))
     return session
 
 
@@ -366,13 +379,3 @@ def _log_request(status: int) -> None:
             "request_id": g.get("request_id"),
         },
     )
-
-
-def current_agent():
-    """The agent of this request's bearer token (cached for the request); 401 otherwise."""
-    from backend.db import utcnow
-    from backend.directory import agents
-
-    if "agent" not in g:
-        g.agent, g.agent_token_id = agents.authenticate(db_session(), authorization("Bearer"), now=utcnow())
-    return g.agent

@@ -5,31 +5,32 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
-
+from backend import deps
 from backend.db import utcnow
 from backend.media import services as media_services
-from backend.queue import job_transaction
-from backend.triage import notifications
-from backend.triage.jobs import send_digests
+from backend.notifications import reporters, units
+from backend.notifications.jobs import send_digests
+from backend.queue import QUEUE_NAME, job_transaction
 
 SWEEP_EVERY = timedelta(minutes=2)
 SWEEP_LOCK = "signal93:sweep-scheduled"
 
 
 def sweep() -> int:
-    """Send again the jobs that were lost (media left pending, reporters not told); returns how many."""
-    queue = current_app.extensions["signal93.queue"]
+    """Send again the jobs that were lost (media left pending, reporters and units not told);
+    returns how many."""
+    queue = deps.current().queue
     with job_transaction() as session:
         now = utcnow()
-        return media_services.sweep(session, queue=queue, now=now) + notifications.sweep(session, queue=queue, now=now)
+        return sum(
+            sweep_one(session, queue=queue, now=now)
+            for sweep_one in (media_services.sweep, reporters.sweep, units.sweep)
+        )
 
 
 def schedule_sweeps(redis_client) -> None:
     """Keep one periodic run scheduled, however many workers run (a Redis lock elects one)."""
     from rq import Queue
-
-    from backend.queue import QUEUE_NAME
 
     if redis_client.set(SWEEP_LOCK, "1", nx=True, ex=int(SWEEP_EVERY.total_seconds())):
         Queue(QUEUE_NAME, connection=redis_client).enqueue_in(SWEEP_EVERY, "backend.jobs.periodic_sweep")
@@ -39,6 +40,6 @@ def periodic_sweep() -> None:
     """The sweep and the units' digests, then the next run (by a worker's scheduler)."""
     sweep()
     send_digests()
-    redis_client = current_app.extensions["signal93.redis"]
+    redis_client = deps.current().redis
     redis_client.delete(SWEEP_LOCK)
     schedule_sweeps(redis_client)

@@ -6,6 +6,7 @@ import logging
 import smtplib
 import ssl
 import uuid
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -18,16 +19,19 @@ DEFAULT_SENDER = "Signal93 <ne-pas-repondre@signal93.seinesaintdenis.fr>"
 
 
 class Mailer(Protocol):
-    def send(self, to: str, subject: str, body: str) -> None: ...
+    def send(self, to: str, subject: str, body: str, headers: Mapping[str, str] | None = None) -> None:
+        """Send a plain-text message; ``headers`` adds header lines (List-Unsubscribe…)."""
 
 
-def _message(sender: str, to: str, subject: str, body: str) -> EmailMessage:
+def _message(sender: str, to: str, subject: str, body: str, headers: Mapping[str, str] | None) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="signal93")
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(body)
     return message
 
@@ -44,8 +48,8 @@ class SmtpMailer:
         self.password = unquote(parts.password) if parts.password else None
         self.sender, self.timeout = sender, timeout
 
-    def send(self, to: str, subject: str, body: str) -> None:
-        message = _message(self.sender, to, subject, body)
+    def send(self, to: str, subject: str, body: str, headers: Mapping[str, str] | None = None) -> None:
+        message = _message(self.sender, to, subject, body, headers)
         if self.scheme == "smtps":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
                 self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
@@ -67,10 +71,10 @@ class OutboxMailer:
     def __init__(self, folder: Path, sender: str = DEFAULT_SENDER):
         self.folder, self.sender = folder, sender
 
-    def send(self, to: str, subject: str, body: str) -> None:
+    def send(self, to: str, subject: str, body: str, headers: Mapping[str, str] | None = None) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{uuid.uuid4().hex}.eml"
-        path.write_bytes(bytes(_message(self.sender, to, subject, body)))
+        path.write_bytes(bytes(_message(self.sender, to, subject, body, headers)))
         log.info("mail written to the outbox", extra={"file": path.name})
 
 

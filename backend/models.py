@@ -1,11 +1,11 @@
 """Every backend model, imported in one place for Alembic and the seed loader."""
 
 from backend.db import Base
-from backend.directory.models import Agent, AgentToken, Category, Directorate, ExternalBody, Program, Unit
+from backend.directory.models import Agent, AgentToken, Category, Directorate, ExternalBody, Program, Taxon, Unit
 from backend.media.models import Media
-from backend.observations.models import Taxon
 from backend.reports.models import Report, Reporter, ReportEvent, Support
-from backend.routing.models import RoutingRule, RoutingState
+from backend.revision import RoutingState
+from backend.routing.models import RoutingRule
 from backend.zones.models import Zone, ZoneAlias
 
 __all__ = [

@@ -33,6 +33,14 @@ def resolve(job: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), name)
 
 
+class NullQueue:
+    """Sends nothing: for a caller that records work but wants no job run now (a script, a
+    test of the recorded state). What it drops stays ``pending`` for the sweep."""
+
+    def enqueue(self, job: str, *args: Any) -> None:
+        log.debug("job not sent (null queue)", extra={"job": job})
+
+
 class InlineQueue:
     """Runs each job at once, in this process (the embedded mode). A failing job is logged,
     never raised into the request that sent it: its row stays ``pending`` for the sweep."""
@@ -73,9 +81,9 @@ def job_transaction() -> Iterator[Session]:
     """A job's unit of work, in the app's context (as workers and the in-process queue run jobs):
     this process's own connections (a forked work horse must not use its parent's), one
     transaction, committed if the job returns."""
-    from flask import current_app
+    from backend import deps
 
-    database = current_app.extensions["signal93.db"]
+    database = deps.core().database
     database.ensure_process_local()
     with database.transaction() as session:
         yield session

@@ -22,11 +22,10 @@ from sqlalchemy.orm import Session
 
 from backend.config import PROJECT_ROOT
 from backend.db import upsert
-from backend.directory.models import Category, Directorate, ExternalBody, Program, Unit
-from backend.observations.models import Taxon
+from backend.directory.models import Category, Directorate, ExternalBody, Program, Taxon, Unit
+from backend.revision import bump_revision
 from backend.routing.models import CONDITIONS, TARGETS, RoutingRule
 from backend.routing.rules import check_message
-from backend.routing.services import bump_revision
 from backend.zones import geometry as geo
 from backend.zones.models import ZONE_KINDS, Zone, ZoneAlias
 from backend.zones.services import ImportResult, ZoneInput, read_features, store_zone

@@ -19,7 +19,8 @@ import numpy as np
 import shapely
 
 from backend.db import Database, make_engine, migrate
-from backend.routing.services import current_revision, load_table
+from backend.revision import current_revision
+from backend.routing.services import load_table
 from backend.seeding import load_seeds
 from backend.zones.geometry import from_geojson
 from backend.zones.models import Zone

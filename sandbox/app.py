@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from backend import http, logs
+from backend import deps, http, logs
 from backend.config import Settings
 from backend.db import Database
 from backend.mail import Mailer, make_mailer
@@ -63,8 +63,7 @@ def create_sandbox_app(
         },
     )
     redis_client = redis_client if redis_client is not None else _redis(settings)
-    app.extensions["signal93.settings"] = settings
-    app.extensions["signal93.db"] = database or Database.from_url(settings.database_url)
+    deps.install(app, deps.Core(settings=settings, database=database or Database.from_url(settings.database_url)))
     app.extensions["sandbox.secret"] = services.key_secret(settings.secret_key)
     app.extensions["sandbox.usage"] = RedisUsage(redis_client) if redis_client is not None else MemoryUsage()
     app.extensions["sandbox.mailer"] = mailer or make_mailer(settings.smtp_url, settings.instance_path)

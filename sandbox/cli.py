@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from backend import deps
 from backend.db import Database, migrations_disagreement
 from sandbox import services
 from sandbox.migrate import MIGRATIONS_DIR, migrate
@@ -27,11 +28,11 @@ sandbox_group.add_command(keys_group)
 
 
 def _database() -> Database:
-    return current_app.extensions["signal93.db"]
+    return deps.core().database
 
 
 def _secret() -> bytes:
-    return services.key_secret(current_app.extensions["signal93.settings"].secret_key)
+    return services.key_secret(deps.core().settings.secret_key)
 
 
 def _now() -> datetime:
@@ -117,7 +118,7 @@ def _usage():
     usage = current_app.extensions.get("sandbox.usage")
     if usage is not None:
         return usage
-    redis_client = current_app.extensions.get("signal93.redis")
+    redis_client = deps.current().redis
     return RedisUsage(redis_client) if redis_client is not None else MemoryUsage()
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 
+from backend import deps
 from backend.http import db_session
 from sandbox import limits, services
 from sandbox.models import Event
@@ -26,7 +27,7 @@ def _secret() -> bytes:
 
 
 def _base_url() -> str:
-    return current_app.extensions["signal93.settings"].public_base_url + "/sandbox"
+    return deps.core().settings.public_base_url + "/sandbox"
 
 
 def _current_team():

@@ -32,3 +32,12 @@ def report_payload(category: str = "nid-de-poule", at: tuple[float, float] = ON_
 
 def submit(client, payload: dict[str, Any] | None = None, **headers: str):
     return client.post("/api/v1/reports", json=payload or report_payload(), headers=headers)
+
+
+def use_queue(app, queue) -> None:
+    """Run ``app``'s jobs through ``queue`` (an inline queue, a queue that loses them…)."""
+    from dataclasses import replace
+
+    from backend import deps
+
+    deps.install(app, replace(deps.current(app), queue=queue))

@@ -8,7 +8,7 @@ import pytest
 
 from backend.app import inline_queue
 from backend.directory import agents
-from tests.factories import report_payload
+from tests.factories import report_payload, use_queue
 from tests.media import files
 
 PASSWORD = "correct horse battery staple"
@@ -99,7 +99,7 @@ def test_a_disabled_agent_s_token_stops_at_once(app, client):
 
 @pytest.fixture
 def photo_report(app, client):
-    app.extensions["signal93.queue"] = inline_queue(app)
+    use_queue(app, inline_queue(app))
     original = files.jpeg_from_phone()
     import json
 
@@ -188,7 +188,7 @@ def test_a_photo_of_a_sensitive_sighting_is_held_until_an_agent_publishes_it(app
 
     from tests.factories import SAUSSET_PARK_CENTRE
 
-    app.extensions["signal93.queue"] = inline_queue(app)
+    use_queue(app, inline_queue(app))
     payload = report_payload(
         "observation-espece", at=SAUSSET_PARK_CENTRE, attributes={"espece": "Ixobrychus minutus", "nombre": 1}
     )

@@ -6,10 +6,11 @@ from dataclasses import replace
 
 import pytest
 
+from backend import deps
 from backend.app import create_app, inline_queue
 from backend.mail import SmtpMailer
-from backend.triage import jobs
-from tests.factories import report_payload, submit
+from backend.notifications import jobs
+from tests.factories import report_payload, submit, use_queue
 from tests.test_agents import bearer, create, sign_in
 
 
@@ -18,7 +19,7 @@ def mailing_app(settings, database, smtp_server):
     url, box = smtp_server
     app = create_app(replace(settings, smtp_url=url), database=database)
 
-    app.extensions["signal93.queue"] = inline_queue(app)  # jobs in-process in both CI passes
+    use_queue(app, inline_queue(app))  # jobs in-process in both CI passes
     return app, box
 
 
@@ -94,8 +95,8 @@ def test_an_e_mail_lost_with_its_job_is_sent_by_the_sweep(mailing_app, session):
     from sqlalchemy import select
 
     from backend.db import utcnow
+    from backend.notifications import reporters as notifications
     from backend.reports.models import ReportEvent
-    from backend.triage import notifications
 
     app, box = mailing_app
 
@@ -103,7 +104,8 @@ def test_an_e_mail_lost_with_its_job_is_sent_by_the_sweep(mailing_app, session):
         def enqueue(self, job, *args):
             pass
 
-    app.extensions["signal93.queue"], inline = LostQueue(), app.extensions["signal93.queue"]
+    inline = deps.current(app).queue
+    use_queue(app, LostQueue())
     client = app.test_client()
     contact = {"email": "lost@example.org", "consent_contact": True}
     reference = submit(client, report_payload(reporter=contact)).get_json()["reference"]
@@ -158,8 +160,8 @@ def test_a_webhook_unit_gets_a_signed_post_per_new_report(mailing_app, session, 
     from sqlalchemy import select
 
     from backend.directory.models import Unit
-    from backend.routing.services import bump_revision
-    from backend.triage.notifications import webhook_secret
+    from backend.notifications.units import webhook_secret
+    from backend.revision import bump_revision
 
     app, _ = mailing_app
     url, received = webhook_receiver
@@ -173,11 +175,11 @@ def test_a_webhook_unit_gets_a_signed_post_per_new_report(mailing_app, session, 
     payload = json.loads(body)
     assert payload["reference"] == reference
     assert payload["unit"] == "DVD-T8"
-    key = webhook_secret(app.extensions["signal93.settings"].secret_key, "DVD-T8").encode()
+    key = webhook_secret(deps.current(app).settings.secret_key, "DVD-T8").encode()
     assert headers["X-Signal93-Signature"] == "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
     assert "awa@" not in body.decode()
+    from backend.notifications.jobs import notify_unit
     from backend.reports.models import parse_reference
-    from backend.triage.jobs import notify_unit
 
     with app.app_context():  # the job run again (a retry): nothing more is sent
         notify_unit(parse_reference(reference)[1])
@@ -189,13 +191,13 @@ def test_an_email_unit_gets_an_hourly_digest_of_its_new_reports(mailing_app, ses
 
     from backend.db import utcnow
     from backend.mail import SmtpMailer
-    from backend.triage import notifications
+    from backend.notifications import units as notifications
 
     app, box = mailing_app
     client = app.test_client()
     # RD 986 in Saint-Denis: DVD's Plaine Commune unit, seeded with an e-mail digest.
     references = [submit(client, report_payload(at=(2.3580, 48.9360))).get_json()["reference"] for _ in range(2)]
-    mailer = app.extensions["signal93.mailer"]
+    mailer = deps.current(app).mailer
     assert isinstance(mailer, SmtpMailer)
     now = utcnow() + timedelta(seconds=1)
     assert notifications.send_digests(session, mailer=mailer, public_base_url="http://signal93.test", now=now) == 1
@@ -213,9 +215,9 @@ def test_a_unit_is_told_of_a_report_handed_over_to_it_as_of_a_new_one(mailing_ap
 
     from backend.db import utcnow
     from backend.directory.models import Unit
+    from backend.notifications import units as notifications
     from backend.reports.models import parse_reference
-    from backend.routing.services import bump_revision
-    from backend.triage import notifications
+    from backend.revision import bump_revision
 
     app, box = mailing_app
     client = app.test_client()
@@ -254,7 +256,7 @@ def test_a_unit_is_told_of_a_report_handed_over_to_it_as_of_a_new_one(mailing_ap
 
     # The e-mail unit finds a report handed over to it in its next digest, though received before.
     client.put(f"/api/v1/triage/reports/{moved}/assignment", json={"unit": "DVD-T6", "version": 2}, headers=chief)
-    mailer = app.extensions["signal93.mailer"]
+    mailer = deps.current(app).mailer
     now = utcnow() + timedelta(seconds=1)
     assert notifications.send_digests(session, mailer=mailer, public_base_url="http://signal93.test", now=now) == 1
     (digest,) = [m for m in box.messages if m["To"] == "dvd-plaine-commune@signal93.invalid"]
@@ -276,7 +278,15 @@ def test_the_reporter_opts_out_with_the_link_in_the_e_mail(mailing_app):
     client.post(url, json={"to": "acknowledged", "version": 1}, headers=agent)
     link = re.search(r"http://signal93\.test(/api/v1/reports/\S+/opt-out\?token=\w+)", box.messages[0].get_content())
     assert client.get(link.group(1).replace("token=", "token=x")).status_code == 401
-    assert "ne recevrez plus" in client.get(link.group(1)).get_json()["message"]
+    page = client.get(link.group(1))  # the link asks to confirm: a mail scanner following it stops nothing
+    assert page.status_code == 200
+    assert "Confirmez-vous" in page.get_data(as_text=True)
     client.post(url, json={"to": "in_progress", "version": 2}, headers=agent)
     client.post(url, json={"to": "resolved", "version": 3}, headers=agent)
-    assert len(box.messages) == 1
+    assert len(box.messages) == 2  # still told of the resolution
+    token = re.search(r'name="token" value="(\w+)"', page.get_data(as_text=True)).group(1)
+    confirmed = client.post(link.group(1).split("?")[0], data={"token": token}, headers={"Accept": "text/html"})
+    assert "ne recevrez plus" in confirmed.get_data(as_text=True)
+    client.post(url, json={"to": "open", "version": 4}, headers=agent)
+    client.post(url, json={"to": "resolved", "version": 5}, headers=agent)
+    assert len(box.messages) == 2  # nothing more after the opt-out

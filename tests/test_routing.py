@@ -8,6 +8,7 @@ import shapely
 from sqlalchemy import select
 
 from backend.reports.models import Report
+from backend.revision import bump_revision
 from backend.routing.geometry import (
     IndexedZone,
     ZoneIndex,
@@ -17,7 +18,6 @@ from backend.routing.geometry import (
     to_metres,
 )
 from backend.routing.models import RoutingRule
-from backend.routing.services import bump_revision
 from backend.zones.geometry import from_geojson
 from backend.zones.models import Zone
 from tests.factories import (

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from backend.directory.models import Category, Directorate, ExternalBody, Unit
-from backend.observations.models import Taxon
+from backend.directory.models import Category, Directorate, ExternalBody, Taxon, Unit
 from backend.routing.models import RoutingRule
 from backend.seeding import DEFAULT_SEEDS_DIR, SeedError, load_seeds
 from backend.zones.models import Zone, ZoneAlias

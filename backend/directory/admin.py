@@ -1,4 +1,4 @@
-"""What admins manage: agents, categories and routing rules (each change reaches every process)."""
+"""What admins manage in the directory: agents and categories (each change reaches every process)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,8 @@ from sqlalchemy.orm import Session
 
 from backend.directory import agents
 from backend.directory.models import ROLES, Agent, Category, Unit
-from backend.errors import DomainError, InvalidFields, NotFound
-from backend.routing.models import RoutingRule
-from backend.routing.rules import check_message
-from backend.routing.services import bump_revision
-
-
-class AdminsOnly(DomainError):
-    code = "forbidden_for_role"
-    status = 403
-    message = "Only an admin may do this."
-
-
-def require_admin(agent: Agent) -> None:
-    if agent.role != "admin":
-        raise AdminsOnly()
+from backend.errors import InvalidFields, NotFound
+from backend.revision import bump_revision
 
 
 def list_agents(session: Session) -> list[Agent]:
@@ -71,21 +58,3 @@ def update_category(session: Session, code: str, changes: dict[str, Any]) -> Cat
     session.flush()
     bump_revision(session)  # intake reads categories from the routing table
     return category
-
-
-def list_rules(session: Session) -> list[RoutingRule]:
-    return list(session.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id)))
-
-
-def update_rule(session: Session, code: str, changes: dict[str, Any]) -> RoutingRule:
-    rule = session.scalar(select(RoutingRule).where(RoutingRule.code == code))
-    if rule is None:
-        raise NotFound("No such routing rule.")
-    if "public_message" in changes and (unknown := check_message(changes["public_message"])):
-        raise InvalidFields(errors={"json": {"public_message": [f"unknown fields: {', '.join(unknown)}"]}})
-    for field in ("active", "position", "public_message"):
-        if field in changes:
-            setattr(rule, field, changes[field])
-    session.flush()
-    bump_revision(session)  # every process routes new reports with the new rules
-    return rule

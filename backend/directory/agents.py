@@ -47,6 +47,18 @@ class TokenInvalid(DomainError):
     message = "This token is not valid (expired, revoked, or of a disabled account)."
 
 
+class AdminsOnly(DomainError):
+    code = "forbidden_for_role"
+    status = 403
+    message = "Only an admin may do this."
+
+
+def require_admin(agent: Agent) -> None:
+    """:class:`AdminsOnly` unless the agent's role administers."""
+    if not agent.powers.administers:
+        raise AdminsOnly()
+
+
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
     status = 429

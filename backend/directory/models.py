@@ -1,7 +1,9 @@
-"""Directorates and their units, external bodies, programs and categories."""
+"""Directorates and their units, external bodies, programs and categories, agents, and the species
+list (taxa) that categories draw on."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -103,7 +105,23 @@ class Category(Base):
     program: Mapped[Program] = relationship(back_populates="categories")
 
 
-ROLES = ("agent", "supervisor", "admin")
+@dataclass(frozen=True)
+class Role:
+    """What an agent's role lets them do beyond their directorate's queue (which moves each role
+    may make is the workflow's table: ``backend.triage.workflow.MOVES``)."""
+
+    supervises: bool  # assign, reroute, act in bulk
+    every_directorate: bool  # sees and handles every directorate's reports
+    administers: bool  # agents, categories, routing rules
+
+
+# The one role table.
+ROLE_TABLE: dict[str, Role] = {
+    "agent": Role(supervises=False, every_directorate=False, administers=False),
+    "supervisor": Role(supervises=True, every_directorate=False, administers=False),
+    "admin": Role(supervises=True, every_directorate=True, administers=True),
+}
+ROLES = tuple(ROLE_TABLE)
 
 
 class Agent(Base):
@@ -123,6 +141,14 @@ class Agent(Base):
     directorate: Mapped[Directorate] = relationship()
     unit: Mapped[Unit | None] = relationship()
 
+    @property
+    def powers(self) -> Role:
+        return ROLE_TABLE[self.role]
+
+    def sees_directorate(self, directorate_id: int) -> bool:
+        """Whether this agent sees the reports of that directorate (their own; an admin, all)."""
+        return self.powers.every_directorate or directorate_id == self.directorate_id
+
 
 class AgentToken(Base):
     """An opaque bearer token of an agent: only its SHA-256 is kept."""
@@ -137,3 +163,19 @@ class AgentToken(Base):
     revoked_at: Mapped[datetime | None]
 
     agent: Mapped[Agent] = relationship()
+
+
+class Taxon(Base):
+    """A species seen in the parks; ``sensitive`` ones get a coarsened public location."""
+
+    __tablename__ = "taxa"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scientific_name: Mapped[str] = mapped_column(String(200), unique=True)
+    french_name: Mapped[str] = mapped_column(String(200))
+    group: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(300), default="")
+    sensitive: Mapped[bool] = mapped_column(default=False)
+    # TAXREF identifier: empty until a real TAXREF extract is imported (never invented).
+    taxref_cd_nom: Mapped[int | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from backend.directory.models import ROLES
+
 
 class ZoneRefSchema(ma.Schema):
     kind = ma.fields.String(required=True)
@@ -99,19 +101,22 @@ class TokenRequestSchema(ma.Schema):
     password = ma.fields.String(required=True, validate=ma.validate.Length(max=1000), load_only=True)
 
 
+class SignedInAgentSchema(ma.Schema):
+    email = ma.fields.String(required=True)
+    role = ma.fields.String(required=True, metadata={"enum": list(ROLES)})
+    directorate = ma.fields.String(attribute="directorate.code", required=True)
+    unit = ma.fields.Function(lambda agent: agent.unit.code if agent.unit else None, required=True)
+
+
+class AgentOutSchema(SignedInAgentSchema):
+    id = ma.fields.Integer(required=True)
+    active = ma.fields.Boolean(required=True)
+
+
 class TokenSchema(ma.Schema):
     token = ma.fields.String(required=True, metadata={"description": "Send as 'Authorization: Bearer <token>'"})
     expires_at = ma.fields.DateTime(required=True)
-    agent = ma.fields.Dict(required=True, metadata={"description": "email, role, directorate, unit"})
-
-
-class AgentOutSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    email = ma.fields.String(required=True)
-    role = ma.fields.String(required=True)
-    active = ma.fields.Boolean(required=True)
-    directorate = ma.fields.String(attribute="directorate.code", required=True)
-    unit = ma.fields.Function(lambda agent: agent.unit.code if agent.unit else None)
+    agent = ma.fields.Nested(SignedInAgentSchema, required=True, metadata={"description": "Who signed in"})
 
 
 class AgentCreateSchema(ma.Schema):
@@ -119,11 +124,11 @@ class AgentCreateSchema(ma.Schema):
     password = ma.fields.String(required=True, load_only=True)
     directorate = ma.fields.String(required=True)
     unit = ma.fields.String(allow_none=True)
-    role = ma.fields.String(load_default="agent", validate=ma.validate.OneOf(["agent", "supervisor", "admin"]))
+    role = ma.fields.String(load_default="agent", validate=ma.validate.OneOf(ROLES))
 
 
 class AgentUpdateSchema(ma.Schema):
-    role = ma.fields.String(validate=ma.validate.OneOf(["agent", "supervisor", "admin"]))
+    role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
     active = ma.fields.Boolean()
     unit = ma.fields.String(allow_none=True)
 
@@ -136,26 +141,4 @@ class CategoryUpdateSchema(ma.Schema):
     active = ma.fields.Boolean()
 
 
-class RuleSchema(ma.Schema):
-    code = ma.fields.String(required=True)
-    position = ma.fields.Integer(required=True)
-    programs = ma.fields.List(ma.fields.String(), required=True)
-    categories = ma.fields.List(ma.fields.String(), required=True)
-    condition = ma.fields.String(required=True)
-    zone_kind = ma.fields.String(allow_none=True)
-    target = ma.fields.String(required=True)
-    directorate_code = ma.fields.String(allow_none=True)
-    unit_code = ma.fields.String(allow_none=True)
-    unit_of = ma.fields.String(allow_none=True)
-    public_message = ma.fields.String(required=True)
-    active = ma.fields.Boolean(required=True)
-
-
-class RuleUpdateSchema(ma.Schema):
-    active = ma.fields.Boolean()
-    position = ma.fields.Integer(validate=ma.validate.Range(1, 10_000))
-    public_message = ma.fields.String(validate=ma.validate.Length(min=1, max=2000))
-
-
 AgentListSchema = items_schema(AgentOutSchema, "AgentList")
-RuleListSchema = items_schema(RuleSchema, "RuleList")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import g, request
 from flask.views import MethodView
 
+from backend import deps
 from backend.db import utcnow
 from backend.directory import admin, agents, schemas, services
-from backend.http import ID, Blueprint, current_agent, db_session, json_body, read_only
+from backend.directory.auth import current_admin, current_agent
+from backend.http import ID, Blueprint, db_session, json_body, read_only
 
 blp = Blueprint("catalog", __name__, description="Programs, categories and the directorates that handle them")
 
@@ -66,18 +68,9 @@ class Tokens(MethodView):
             password=data["password"],
             address=request.remote_addr or "",
             now=utcnow(),
-            throttle=current_app.extensions["signal93.sign_in_throttle"],
+            throttle=deps.current().sign_in_throttle,
         )
-        return {
-            "token": token,
-            "expires_at": expires_at,
-            "agent": {
-                "email": agent.email,
-                "role": agent.role,
-                "directorate": agent.directorate.code,
-                "unit": agent.unit.code if agent.unit else None,
-            },
-        }
+        return {"token": token, "expires_at": expires_at, "agent": agent}
 
 
 @auth_blp.route("/auth/tokens/current")
@@ -90,13 +83,7 @@ class CurrentToken(MethodView):
         agents.revoke(db_session(), g.agent_token_id, utcnow())
 
 
-admin_blp = Blueprint("admin", __name__, description="Admins: agents, categories, routing rules")
-
-
-def _admin():
-    agent = current_agent()
-    admin.require_admin(agent)
-    return agent
+admin_blp = Blueprint("admin", __name__, description="Admins: agents and categories")
 
 
 @admin_blp.route("/admin/agents")
@@ -105,7 +92,7 @@ class AdminAgents(MethodView):
     @admin_blp.doc(security=[{"AgentToken": []}])
     def get(self):
         """List agents"""
-        _admin()
+        current_admin()
         return {"items": admin.list_agents(db_session())}
 
     @json_body()
@@ -114,7 +101,7 @@ class AdminAgents(MethodView):
     @admin_blp.doc(security=[{"AgentToken": []}])
     def post(self, data):
         """Create an agent"""
-        _admin()
+        current_admin()
         return admin.create_agent(db_session(), data)
 
 
@@ -126,7 +113,7 @@ class AdminAgent(MethodView):
     @admin_blp.doc(security=[{"AgentToken": []}])
     def patch(self, data, agent_id: int):
         """Change an agent's role, unit, or disable them (their tokens stop at once)"""
-        _admin()
+        current_admin()
         return admin.update_agent(db_session(), agent_id, data)
 
 
@@ -138,27 +125,5 @@ class AdminCategory(MethodView):
     @admin_blp.doc(security=[{"AgentToken": []}])
     def patch(self, data, code: str):
         """Change a category (labels, target time, radius, active): new reports see it at once"""
-        _admin()
+        current_admin()
         return admin.update_category(db_session(), code, data)
-
-
-@admin_blp.route("/admin/routing-rules")
-class AdminRules(MethodView):
-    @admin_blp.response(200, schemas.RuleListSchema)
-    @admin_blp.doc(security=[{"AgentToken": []}])
-    def get(self):
-        """The routing rules, in order"""
-        _admin()
-        return {"items": admin.list_rules(db_session())}
-
-
-@admin_blp.route("/admin/routing-rules/<string:code>")
-class AdminRule(MethodView):
-    @json_body()
-    @admin_blp.arguments(schemas.RuleUpdateSchema())
-    @admin_blp.response(200, schemas.RuleSchema)
-    @admin_blp.doc(security=[{"AgentToken": []}])
-    def patch(self, data, code: str):
-        """Change a rule (active, position, public message): it applies to new reports only"""
-        _admin()
-        return admin.update_rule(db_session(), code, data)

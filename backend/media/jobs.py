@@ -3,21 +3,21 @@ to run twice."""
 
 from __future__ import annotations
 
-from flask import current_app
-
+from backend import deps
 from backend.db import utcnow
 from backend.media import services
 
 
 def process_media(media_id: int) -> None:
     """Make the derivatives of one medium (rq retries it with backoff on failure)."""
-    settings = current_app.extensions["signal93.settings"]
-    database = current_app.extensions["signal93.db"]
-    storage = current_app.extensions["signal93.storage"]
+    context = deps.current()
+    database = context.database
     database.ensure_process_local()
     session = database.session()
     try:
-        services.process(session, media_id, storage=storage, max_pixels=settings.max_photo_pixels, now=utcnow())
+        services.process(
+            session, media_id, storage=context.storage, max_pixels=context.settings.max_photo_pixels, now=utcnow()
+        )
         session.commit()
     except Exception:
         session.commit()  # keep the attempt and, after the last one, the failure and its reason

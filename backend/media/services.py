@@ -8,14 +8,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.errors import DomainError, NotFound
 from backend.media import images, videos
 from backend.media.models import Media
 from backend.queue import JobQueue, after_commit
-from backend.reports.models import Report
 from backend.storage import Storage, content_key
 
 log = logging.getLogger(__name__)
@@ -237,20 +236,6 @@ class MediaNotReady(DomainError):
 
 
 VARIANTS = ("thumb", "display", "video")
-_SENSITIVE = select(Report.sensitive).where(Report.id == bindparam("report_id"))
-
-
-def public_derivative(session: Session, media_id: int, variant: str) -> dict[str, str]:
-    """A derivative the public may fetch (``key``, ``content_type``): :class:`MediaNotFound` for
-    an unknown or held medium (not revealed), :class:`MediaNotReady` while it is processed."""
-    media = session.get(Media, media_id)
-    if media is None or variant not in VARIANTS or (variant == "video") != (media.kind == "video"):
-        raise MediaNotFound()
-    if is_held(media, sensitive=session.scalar(_SENSITIVE, {"report_id": media.report_id})):
-        raise MediaNotFound()  # listed, never served, until an agent publishes it
-    if media.status != "ready" or variant not in media.derivatives:
-        raise MediaNotReady()
-    return media.derivatives[variant]
 
 
 class NotHeld(DomainError):

@@ -20,6 +20,9 @@ _REFERENCE_RE = re.compile(rf"^{REFERENCE_PREFIX}-(\d{{4}})-(\d{{6,}})$")
 OPEN_STATUSES = ("received", "open", "acknowledged", "in_progress")
 CLOSED_STATUSES = ("resolved", "rejected", "duplicate", "referred")
 STATUSES = OPEN_STATUSES + CLOSED_STATUSES
+# How urgent a report is (the ``priority`` column holds the number; the API, the name).
+PRIORITIES = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+PRIORITY_NAMES = {value: name for name, value in PRIORITIES.items()}
 # Sensitive species are shown on a grid of 0.01 degree (about 1 km).
 COARSE_DECIMALS = 2
 

@@ -100,7 +100,13 @@ class MediaViewSchema(ma.Schema):
 
 
 class MediaListSchema(ma.Schema):
+    """Media just added to a report. Dumps a :class:`backend.reports.services.AddedMedia`."""
+
     media = ma.fields.List(ma.fields.Nested(MediaViewSchema), required=True)
+
+    @ma.pre_dump
+    def _views(self, added: Any, **kwargs: Any) -> dict[str, Any]:
+        return {"media": [media_view(m, sensitive=added.report.sensitive) for m in added.media]}
 
 
 class SupportInSchema(ma.Schema):
@@ -126,14 +132,6 @@ class ReportQuerySchema(ma.Schema):
 class CodeNameSchema(ma.Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
-
-
-class LocationOutSchema(ma.Schema):
-    lat = ma.fields.Float(required=True)
-    lon = ma.fields.Float(required=True)
-    precision = ma.fields.String(
-        required=True, metadata={"enum": ["exact", "coarsened"], "description": "coarsened: about 1 km"}
-    )
 
 
 class TimelineEventSchema(ma.Schema):
@@ -232,12 +230,29 @@ class SubmittedSchema(ma.Schema):
         return {"lat": report.lat, "lon": report.lon, "accuracy_m": report.accuracy_m}
 
 
+class Seen:
+    """A report with what one answer adds to its own fields (the reporter token, the similar
+    reports, an agent's allowed moves…): the schema reads both as one object."""
+
+    def __init__(self, report: Any, **extra: Any):
+        self._report = report
+        self.__dict__.update(extra)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._report, name)
+
+
 class ReportReadSchema(ReportPublicSchema):
-    """The public view; with ``Authorization: Reporter <token>``, also what the reporter sent."""
+    """The public view; with ``Authorization: Reporter <token>``, also what the reporter sent.
+    Dumps a :class:`backend.reports.services.ReportRead`."""
 
     submitted = ma.fields.Nested(
         SubmittedSchema, allow_none=True, metadata={"description": "Only for the holder of the reporter token"}
     )
+
+    @ma.pre_dump
+    def _seen(self, read: Any, **kwargs: Any) -> Seen:
+        return Seen(read.report, submitted=read.report if read.private else None)
 
 
 def media_view(media: Any, *, sensitive: bool) -> dict[str, Any]:
@@ -250,27 +265,23 @@ def media_view(media: Any, *, sensitive: bool) -> dict[str, Any]:
     return view
 
 
-def read_view(report: Any, *, private: bool) -> dict[str, Any]:
-    """The body of ``GET /reports/{ref}``: ``submitted`` only for the report's own reporter."""
-    body = _PUBLIC.dump(report)
-    body["submitted"] = _SUBMITTED.dump(report) if private else None
-    return body
-
-
 class ReportCreatedSchema(ReportPublicSchema):
+    """The answer to a submission: the public view, similar reports, the reporter token. Dumps a
+    :class:`backend.reports.intake.Submission`."""
+
     similar_reports = ma.fields.List(ma.fields.Nested(SimilarReportSchema), required=True)
     reporter_token = ma.fields.String(
         required=True,
         metadata={"description": "Shown once: lets this reporter follow the report (Authorization: Reporter …)"},
     )
 
-
-def created_view(report: Any, similar_reports: list[dict[str, Any]], reporter_token: str) -> dict[str, Any]:
-    """The body of a successful submit: the public view, similar reports, the reporter token."""
-    body = _PUBLIC.dump(report)
-    body["similar_reports"] = _SIMILAR.dump(similar_reports)
-    body["reporter_token"] = reporter_token
-    return body
+    @ma.pre_dump
+    def _seen(self, submission: Any, **kwargs: Any) -> Seen:
+        return Seen(
+            submission.report,
+            similar_reports=submission.similar_reports,
+            reporter_token=submission.reporter_token,
+        )
 
 
 class ReportListSchema(ma.Schema):
@@ -286,6 +297,3 @@ class SupportOutSchema(ma.Schema):
 # Built once: a schema's construction costs more than a report's serialisation.
 _ROUTING = RoutingSchema()
 _TIMELINE = TimelineEventSchema(many=True)
-_PUBLIC = ReportPublicSchema()
-_SUBMITTED = SubmittedSchema()
-_SIMILAR = SimilarReportSchema(many=True)

@@ -40,14 +40,3 @@ class RoutingRule(Base):
     public_message: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
-class RoutingState(Base):
-    """One row whose ``revision`` changes whenever zones or rules change, so that every process
-    rebuilds its routing index on its next report."""
-
-    __tablename__ = "routing_state"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    revision: Mapped[str] = mapped_column(String(32))
-    changed_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -6,7 +6,6 @@ import logging
 import math
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,15 +15,14 @@ from sqlalchemy.orm import Session, joinedload
 
 from backend.directory.models import Category, Directorate, ExternalBody, Program, Unit
 from backend.errors import DomainError
+from backend.revision import current_revision
 from backend.routing.geometry import IndexedZone, Place, ZoneIndex
-from backend.routing.models import RoutingRule, RoutingState
+from backend.routing.models import RoutingRule
 from backend.routing.rules import Decision, Directory, Recipient, Rule, decide
 from backend.zones.geometry import from_geojson
 from backend.zones.models import Zone
 
 log = logging.getLogger(__name__)
-
-STATE_ID = 1
 
 
 class OutsideTerritory(DomainError):
@@ -43,25 +41,6 @@ class NoRoute(DomainError):
     code = "no_route"
     status = 422
     message = "No directorate handles this category at this location."
-
-
-def bump_revision(session: Session) -> str:
-    """Record that zones or rules changed; every process's router notices on its next use."""
-    revision = uuid.uuid4().hex
-    state = session.get(RoutingState, STATE_ID)
-    if state is None:
-        session.add(RoutingState(id=STATE_ID, revision=revision))
-    else:
-        state.revision = revision
-    session.flush()
-    return revision
-
-
-_REVISION = select(RoutingState.revision).where(RoutingState.id == STATE_ID)
-
-
-def current_revision(session: Session) -> str:
-    return session.scalar(_REVISION) or ""
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,18 @@
 """The status workflow as one pure table: which role may move a report from which status to which.
 
-received → open → acknowledged → in_progress → resolved; from any non-final status to rejected,
-referred (both with a note) or duplicate (supervisors, with the original); a resolved report can
-be reopened.
+received → open → acknowledged → in_progress → resolved; from any open status to rejected,
+referred (both with a note) or duplicate (supervisors, with the original); a resolved report
+can be reopened. This table is the one place that says so: every move, single or in bulk, is
+checked against :func:`allowed`.
 """
 
 from __future__ import annotations
 
-ROLES = ("agent", "supervisor", "admin")
-ACTIVE = ("received", "open", "acknowledged", "in_progress")
-FINAL = ("resolved", "rejected", "duplicate", "referred")
+from backend.reports.models import OPEN_STATUSES
+
 NOTE_REQUIRED = ("rejected", "referred")
-# Statuses whose change the reporter is told of (and that show on the public timeline).
+# Statuses whose change shows on the public timeline. Reporters are e-mailed of some of them
+# only: ``backend.notifications.reporters.TOLD``.
 PUBLIC_CHANGES = ("acknowledged", "in_progress", "resolved", "rejected", "referred", "duplicate", "open")
 
 _FORWARD = {
@@ -21,9 +22,11 @@ _FORWARD = {
     ("in_progress", "resolved"),
 }
 # A supervisor may skip steps forward (a quick fix goes from open to resolved).
-_SKIPS = {(a, b) for i, a in enumerate(ACTIVE) for b in (*ACTIVE[i + 1 :], "resolved") if (a, b) not in _FORWARD}
-_CLOSE = {(a, b) for a in ACTIVE for b in ("rejected", "referred")}
-_DUPLICATE = {(a, "duplicate") for a in ACTIVE}
+_SKIPS = {
+    (a, b) for i, a in enumerate(OPEN_STATUSES) for b in (*OPEN_STATUSES[i + 1 :], "resolved") if (a, b) not in _FORWARD
+}
+_CLOSE = {(a, b) for a in OPEN_STATUSES for b in ("rejected", "referred")}
+_DUPLICATE = {(a, "duplicate") for a in OPEN_STATUSES}
 _REOPEN = {("resolved", "open")}
 
 MOVES: dict[str, frozenset[tuple[str, str]]] = {

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from backend.db import upsert
 from backend.errors import DomainError, InvalidQuery, NotFound
 from backend.pagination import Page, decode_cursor, paginate
-from backend.routing.services import bump_revision
+from backend.revision import bump_revision
 from backend.zones import geometry as geo
 from backend.zones.models import LINE_KINDS, ZONE_KINDS, Zone, ZoneAlias
 

@@ -13,14 +13,14 @@ from sqlalchemy import func, select
 from backend.app import inline_queue
 from backend.media.models import Media
 from backend.reports.models import Report
-from tests.factories import report_payload
+from tests.factories import report_payload, use_queue
 from tests.media import files
 
 
 @pytest.fixture
 def client(app):
     # Jobs in-process whatever the run: these tests follow a photo to its derivatives.
-    app.extensions["signal93.queue"] = inline_queue(app)
+    use_queue(app, inline_queue(app))
     return app.test_client()
 
 

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from backend import deps
 from backend.app import inline_queue
 from backend.db import utcnow
 from backend.media import images, services
@@ -43,7 +44,7 @@ def uploads(*makers):
 
 def test_the_job_is_sent_after_commit_and_never_on_rollback(app, session, report_id):
     queue = RecordingQueue()
-    storage = app.extensions["signal93.storage"]
+    storage = deps.current(app).storage
     services.attach(session, report_id, uploads(files.jpeg_from_phone), storage=storage, queue=queue)
     assert queue.sent == []
     session.rollback()
@@ -54,7 +55,7 @@ def test_the_job_is_sent_after_commit_and_never_on_rollback(app, session, report
 
 
 def test_in_process_jobs_make_clean_derivatives_and_keep_the_original(app, session, report_id):
-    storage = app.extensions["signal93.storage"]
+    storage = deps.current(app).storage
     original = files.jpeg_from_phone()
     inline = inline_queue(app)  # the embedded mode's queue
     rows = services.attach(session, report_id, uploads(lambda: original), storage=storage, queue=inline)
@@ -71,7 +72,7 @@ def test_in_process_jobs_make_clean_derivatives_and_keep_the_original(app, sessi
 
 
 def test_processing_twice_changes_nothing(app, session, report_id):
-    storage = app.extensions["signal93.storage"]
+    storage = deps.current(app).storage
     (media,) = services.attach(session, report_id, uploads(files.webp), storage=storage, queue=RecordingQueue())
     first = services.process(session, media.id, storage=storage, max_pixels=40_000_000, now=utcnow())
     derivatives = dict(first.derivatives)
@@ -82,7 +83,7 @@ def test_processing_twice_changes_nothing(app, session, report_id):
 
 
 def test_an_original_that_cannot_be_processed_fails_with_a_reason(app, session, report_id):
-    storage = app.extensions["signal93.storage"]
+    storage = deps.current(app).storage
     (media,) = services.attach(
         session, report_id, uploads(files.png_with_transparency), storage=storage, queue=RecordingQueue()
     )
@@ -93,7 +94,7 @@ def test_an_original_that_cannot_be_processed_fails_with_a_reason(app, session, 
 
 
 def test_a_passing_failure_is_retried_until_the_last_attempt(app, session, report_id):
-    storage = app.extensions["signal93.storage"]
+    storage = deps.current(app).storage
     (media,) = services.attach(session, report_id, uploads(files.cmyk_jpeg), storage=storage, queue=RecordingQueue())
     storage.delete(media.original_key)  # say, the object store was unreachable
     for attempt in range(1, services.MAX_ATTEMPTS):
@@ -123,7 +124,7 @@ def test_refused_uploads_say_why_before_anything_is_stored():
 
 
 def test_the_sweep_sends_again_what_stayed_pending(app, session, report_id):
-    storage = app.extensions["signal93.storage"]
+    storage = deps.current(app).storage
     lost = RecordingQueue()
     (media,) = services.attach(session, report_id, uploads(files.webp), storage=storage, queue=lost)
     session.commit()
@@ -139,7 +140,7 @@ def test_redis_down_then_back_and_a_killed_worker_lose_nothing(app, session, rep
     import redis
     from rq import Queue, SimpleWorker
 
-    storage = app.extensions["signal93.storage"]
+    storage = deps.current(app).storage
     unreachable = RqQueue(redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2))
     (media,) = services.attach(session, report_id, uploads(files.heic_from_phone), storage=storage, queue=unreachable)
     session.commit()  # Redis is down: the job is not sent, the report and its media are stored
@@ -178,7 +179,7 @@ def always_fails(_media_id: int) -> None:
 
 
 def test_the_sweep_command_finishes_what_was_left_pending(app, session, report_id):
-    storage = app.extensions["signal93.storage"]
+    storage = deps.current(app).storage
     (media,) = services.attach(session, report_id, uploads(files.webp), storage=storage, queue=RecordingQueue())
     media.updated_at = utcnow() - timedelta(minutes=10)  # its job was lost ten minutes ago
     session.commit()
@@ -192,9 +193,9 @@ def test_the_sweep_command_finishes_what_was_left_pending(app, session, report_i
 
 @pytest.mark.redis
 def test_the_worker_command_runs_the_jobs(app, session, report_id):
-    storage = app.extensions["signal93.storage"]
+    storage = deps.current(app).storage
     (media,) = services.attach(
-        session, report_id, uploads(files.jpeg_from_phone), storage=storage, queue=app.extensions["signal93.queue"]
+        session, report_id, uploads(files.jpeg_from_phone), storage=storage, queue=deps.current(app).queue
     )
     session.commit()
     result = app.test_cli_runner().invoke(args=["worker", "--burst"])

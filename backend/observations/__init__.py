@@ -1,1 +1,0 @@
-"""Observ'acteurs: the species list and sightings in the parks."""

@@ -1,0 +1,70 @@
+"""A category's extra attributes (Open311 datatypes): checking the values a citizen sent. Pure."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+STRING_MAX, TEXT_MAX = 200, 4000
+
+
+def validate_attributes(
+    definitions: list[dict[str, Any]], values: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Check values against the category's attribute definitions (Open311 datatypes).
+
+    Returns the cleaned values and the errors by attribute code.
+    """
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    by_code = {d["code"]: d for d in definitions}
+    for code in values:
+        if code not in by_code:
+            errors[code] = ["unknown attribute for this category"]
+    for code, definition in by_code.items():
+        value = values.get(code)
+        if value is None or value == "" or value == []:
+            if definition.get("required"):
+                errors[code] = ["is required"]
+            continue
+        problem = attribute_problem(definition, value)
+        if problem:
+            errors[code] = [problem]
+        else:
+            cleaned[code] = value
+    return cleaned, errors
+
+
+def attribute_problem(definition: dict[str, Any], value: Any) -> str | None:
+    datatype = definition["datatype"]
+    keys = {v["key"] for v in definition.get("values", [])}
+    if datatype == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            return "must be a number"
+    elif datatype in ("string", "text"):
+        limit = STRING_MAX if datatype == "string" else TEXT_MAX
+        if not isinstance(value, str):
+            return "must be a string"
+        if len(value) > limit:
+            return f"must be at most {limit} characters"
+    elif datatype == "datetime":
+        if not isinstance(value, str):
+            return "must be an ISO 8601 date-time with a time zone"
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return "must be an ISO 8601 date-time with a time zone"
+        if parsed.tzinfo is None:
+            return "must include a time zone offset"
+    elif datatype == "singlevaluelist":
+        if not isinstance(value, str) or value not in keys:
+            return "must be one of the allowed values"
+    elif datatype == "multivaluelist":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return "must be a list of allowed values"
+        if not set(value) <= keys:
+            return "contains values that are not allowed"
+        if len(set(value)) != len(value):
+            return "contains a value twice"
+    return None

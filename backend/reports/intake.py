@@ -1,0 +1,304 @@
+"""Report intake: validate, route, store once (idempotently), with the reporter's token."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from backend.directory.models import Taxon
+from backend.errors import DomainError
+from backend.media import images
+from backend.media.services import MediaIntake, Upload
+from backend.queue import after_commit
+from backend.reports import statements
+from backend.reports.attributes import validate_attributes
+from backend.reports.errors import (
+    IdempotencyConflict,
+    InvalidIdempotencyKey,
+    InvalidReport,
+    InvalidReporterToken,
+    UnknownCategory,
+)
+from backend.reports.models import Report, Reporter, ReportEvent, public_point
+from backend.reports.nearby import similar_reports
+from backend.routing.services import Router, RoutingTable
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+MAX_OBSERVATION_AGE = timedelta(days=30)
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY = 200
+# The job that tells a webhook unit of a new report (notifications sit above reports: named, not imported).
+NOTIFY_UNIT_JOB = "backend.notifications.jobs.notify_unit"
+
+
+@dataclass
+class Submission:
+    """The outcome of a submit (a new report, or the replay of an earlier identical request):
+    the report, its reporter token, the similar reports."""
+
+    report: Report
+    reporter_token: str
+    similar_reports: list[dict[str, Any]] = field(default_factory=list)
+
+
+def reporter_token(secret_key: str, seed: str) -> str:
+    """The reporter's secret. Derived from the idempotency key with the server secret, so a retry
+    of the same request gets the same token back, although only its hash is stored."""
+    digest = hmac.new(secret_key.encode(), b"signal93-reporter-token\0" + seed.encode(), hashlib.sha256).digest()
+    return "rt_" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def verify_reporter_token(report: Report, token: str) -> None:
+    """Raise :class:`InvalidReporterToken` unless ``token`` is this report's (constant time)."""
+    if not hmac.compare_digest(token_hash(token), report.reporter_token_hash):
+        raise InvalidReporterToken()
+
+
+def checked_idempotency_key(key: str | None) -> str | None:
+    """The ``Idempotency-Key`` header as given, if it is one; :class:`InvalidIdempotencyKey`
+    otherwise."""
+    if key is None:
+        return None
+    if not (0 < len(key) <= MAX_IDEMPOTENCY_KEY) or not key.isascii() or not key.isprintable():
+        raise InvalidIdempotencyKey(errors={"headers": {IDEMPOTENCY_HEADER: [InvalidIdempotencyKey.message]}})
+    return key
+
+
+def fingerprint(payload: Any, files: dict[str, list[bytes]]) -> str:
+    """The request, canonicalised: a retry with the same JSON (whatever its spacing) and the
+    same files matches."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode())
+    for name in sorted(files):
+        for data in files[name]:
+            digest.update(f"|{name}:".encode() + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def submit_report(
+    session: Session,
+    data: dict[str, Any],
+    *,
+    payload: Any,
+    files: dict[str, list[bytes]],
+    idempotency_key: str | None,
+    router: Router,
+    media: MediaIntake,
+    secret_key: str,
+    now: datetime,
+) -> Submission:
+    """Validate, route and store a report (``data``, loaded from ``payload`` as the client sent
+    it) with its first two trail events.
+
+    A request carrying an ``idempotency_key`` (the header, checked here, or else the
+    ``client_id``) that was already stored returns that report when the request
+    is the same (:func:`fingerprint` of ``payload`` and ``files``), and raises
+    :class:`IdempotencyConflict` otherwise. Raises :class:`InvalidReport`,
+    :class:`UnknownCategory`, ``OutsideTerritory`` or ``NoRoute`` for bad input, having
+    stored nothing.
+
+    ``files`` (``photos``, ``video``) are checked before anything is stored, then kept with the
+    report through ``media`` (a :class:`backend.media.services.MediaIntake`).
+
+    The report is inserted first and the key checked by the database (``ON CONFLICT DO
+    NOTHING``): a new report costs no look-up, and two retries racing on two processes
+    resolve to one row without an error.
+    """
+    request_fingerprint = fingerprint(payload, files)
+    client_id = str(data["client_id"]) if data.get("client_id") else None
+    key = checked_idempotency_key(idempotency_key) or (f"client_id:{client_id}" if client_id else None)
+    try:
+        uploads, data, location_source = _uploads_and_location(session, data, files, router, media)
+        report = prepare_report(session, data, router=router, now=now)
+        report.location_source = location_source
+        notify_method = _notify_method(router.table(session), report)
+    except DomainError:
+        # A retry of a report accepted earlier gets it back even if it would not pass today
+        # (30 days later, or after its category was retired).
+        existing = _by_key(session, key) if key else None
+        if existing is None:
+            raise
+        return _replay(session, existing, key, request_fingerprint, secret_key, now)
+
+    token = reporter_token(secret_key, key or secrets.token_hex(16))
+    report.client_id = client_id
+    report.idempotency_key = key
+    report.request_fingerprint = request_fingerprint
+    report.reporter_token_hash = token_hash(token)
+    connection = session.connection()  # plain Core statements: no unit of work to consult
+    similar = None
+    if connection.dialect.name == "postgresql":
+        report.id, similar = statements.store_with_similar(connection, report, now)
+    else:
+        report.id = statements.insert_report(session, report)
+    if report.id is None:  # the key is taken: a retry, possibly racing its twin
+        existing = _by_key(session, key)
+        return _replay(session, existing, key, request_fingerprint, secret_key, now)
+    for event in report.events:
+        event.report_id = report.id
+    if similar is None:
+        connection.execute(statements.INSERT_EVENT, [statements.columns(event, ReportEvent) for event in report.events])
+        similar = similar_reports(session, report, now)
+    if report.reporter is not None:
+        report.reporter.report_id = report.id
+        connection.execute(statements.INSERT_REPORTER, statements.columns(report.reporter, Reporter))
+    if notify_method == "webhook":  # owed from now on: its routed event is committed with it (swept if lost)
+        after_commit(session, media.queue, NOTIFY_UNIT_JOB, report.id)
+    rows = media.attach(session, report.id, uploads) if uploads else []
+    set_committed_value(report, "media", rows)
+    return Submission(report, token, similar)
+
+
+def _notify_method(table: RoutingTable, report: Report) -> str:
+    """How the report's unit hears of new reports (from the routing table: no query)."""
+    unit = report.routing.get("unit")
+    recipient = table.directory.units.get(unit["code"]) if unit else None
+    return recipient.notify_method if recipient else "none"
+
+
+def _uploads_and_location(
+    session: Session, data: dict[str, Any], files: dict[str, list[bytes]], router: Router, media: MediaIntake
+) -> tuple[list[Upload], dict[str, Any], str]:
+    """Check the files (before anything is stored) and take the location from the first photo's
+    EXIF GPS when the report has none. Returns the uploads, the data and the location source."""
+    uploads: list[Upload] = []
+    if any(files.values()):
+        category = router.table(session).categories.get(data["category"])
+        if category is None:
+            raise UnknownCategory()
+        uploads = media.check(files, category.program.code)
+    if data.get("location") is not None:
+        return uploads, data, "device"
+    for upload in uploads:
+        if upload.content_type in images.PHOTO_TYPES and (found := images.gps_location(upload.data)):
+            lon, lat = found
+            return uploads, {**data, "location": {"lon": lon, "lat": lat}}, "exif"
+    return uploads, data, "device"  # no location at all: prepare_report says so
+
+
+def prepare_report(session: Session, data: dict[str, Any], *, router: Router, now: datetime) -> Report:
+    """Validate and route, storing nothing: a transient report (with its routing decision and
+    first events), or a DomainError. Intake stores what this returns; the sandbox does not."""
+    table = router.table(session)
+    category = table.categories.get(data["category"])
+    if category is None:
+        raise UnknownCategory()
+    errors: dict[str, Any] = {}
+    observed_at = data.get("observed_at")
+    if observed_at is not None:
+        if observed_at > now + MAX_CLOCK_SKEW:
+            errors["observed_at"] = ["is in the future"]
+        elif observed_at < now - MAX_OBSERVATION_AGE:
+            errors["observed_at"] = ["is more than 30 days old"]
+    attributes, attribute_errors = validate_attributes(category.attributes, data.get("attributes") or {})
+    if attribute_errors:
+        errors["attributes"] = attribute_errors
+    if data.get("location") is None:
+        errors["location"] = ["Missing data for required field (or send a photo with GPS data)."]
+    if errors:
+        raise InvalidReport(errors)
+
+    location = data["location"]
+    decision = table.route(location["lon"], location["lat"], category.program.code, category.code)
+    status = "referred" if decision.referred else "open"
+    sensitive = _is_sensitive(session, category.attributes, attributes)
+    public_lon, public_lat = public_point(location["lon"], location["lat"], sensitive)
+    report = Report(
+        program_id=category.program_id,
+        category_id=category.id,
+        status=status,
+        lon=location["lon"],
+        lat=location["lat"],
+        accuracy_m=location.get("accuracy_m"),
+        location_source="device",
+        sensitive=sensitive,
+        public_lon=public_lon,
+        public_lat=public_lat,
+        observed_at=observed_at,
+        received_at=now,
+        description=data.get("description") or "",
+        attributes=attributes,
+        directorate_id=decision.directorate_id,
+        unit_id=decision.unit.id if decision.unit else None,
+        referred_to_id=decision.referred_to.id if decision.referred_to else None,
+        routing=decision.record(table.revision),
+        commune_code=next((z["code"] for z in decision.zones if z["kind"] == "commune"), None),
+        due_at=now + timedelta(days=category.target_days),
+        support_count=0,
+        version=1,
+        updated_at=now,
+    )
+    # Relationships for the response (from the routing table's catalog), set without attaching
+    # the report to the session: it is written with plain INSERT statements.
+    set_committed_value(report, "category", category)
+    set_committed_value(report, "program", category.program)
+    contact = data.get("reporter")
+    reporter = None
+    if contact and any(contact.get(f) for f in ("name", "email", "phone")):
+        reporter = Reporter(
+            name=contact.get("name"),
+            email=contact.get("email"),
+            phone=contact.get("phone"),
+            consent_contact=bool(contact.get("consent_contact", False)),
+        )
+    set_committed_value(report, "reporter", reporter)
+    events = [
+        ReportEvent(kind="submitted", at=now, actor_type="citizen", actor_id=None, public=True, data={}),
+        ReportEvent(
+            kind="routed",
+            at=now,
+            actor_type="system",
+            actor_id=None,
+            public=True,
+            data={
+                "rule": decision.rule,
+                "directorate": decision.directorate_code,
+                "unit": decision.unit.code if decision.unit else None,
+                "referred_to": decision.referred_to.code if decision.referred_to else None,
+                "status": status,
+                "message": decision.message,
+                "zones": list(decision.zones),
+            },
+        ),
+    ]
+    set_committed_value(report, "events", events)
+    return report
+
+
+def _is_sensitive(session: Session, definitions: list[dict[str, Any]], values: dict[str, Any]) -> bool:
+    """A report naming a sensitive species must never show its precise location in public."""
+    names: list[str] = []
+    for definition in definitions:
+        if definition.get("values_from") == "taxa" and definition["code"] in values:
+            value = values[definition["code"]]
+            names += value if isinstance(value, list) else [value]
+    if not names:
+        return False
+    return bool(session.scalar(select(Taxon.id).where(Taxon.scientific_name.in_(names), Taxon.sensitive.is_(True))))
+
+
+def _by_key(session: Session, key: str) -> Report | None:
+    report_id = session.scalar(select(Report.id).where(Report.idempotency_key == key))
+    return session.get(Report, report_id) if report_id is not None else None
+
+
+def _replay(
+    session: Session, report: Report, key: str, fingerprint: str | None, secret_key: str, now: datetime
+) -> Submission:
+    if fingerprint is None or report.request_fingerprint != fingerprint:
+        raise IdempotencyConflict()
+    return Submission(report, reporter_token(secret_key, key), similar_reports(session, report, now))
