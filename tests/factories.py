@@ -41,3 +41,37 @@ def use_queue(app, queue) -> None:
     from backend import deps
 
     deps.install(app, replace(deps.current(app), queue=queue))
+
+
+def make_agent(session, email: str, *, directorate: str = "DVD", role: str = "agent", unit: str | None = None):
+    """An agent account, as ``flask agents create`` makes it (without typing a password)."""
+    from backend.directory import agents
+
+    agent = agents.create_agent(
+        session, email=email, password="correct horse battery staple", directorate=directorate, role=role, unit=unit
+    )
+    session.commit()
+    return agent
+
+
+def bearer_for(session, agent) -> dict[str, str]:
+    """The headers of a signed-in agent: a token row as sign-in stores it, with no password check."""
+    import hashlib
+    import secrets
+    from datetime import timedelta
+
+    from backend.db import utcnow
+    from backend.directory.models import AgentToken
+
+    token = "at_" + secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        AgentToken(
+            agent_id=agent.id,
+            digest=hashlib.sha256(token.encode()).hexdigest(),
+            created_at=now,
+            expires_at=now + timedelta(hours=12),
+        )
+    )
+    session.commit()
+    return {"Authorization": f"Bearer {token}"}

@@ -14,11 +14,14 @@ from tests.media import files
 PASSWORD = "correct horse battery staple"
 
 
-def create(app, email, directorate="DVD", role="agent", password=PASSWORD, unit=None):
+def create(app, email, directorate="DVD", role="agent", password=PASSWORD, unit=None, *, ok=True):
+    """``flask agents create``, as an operator types it; the command must succeed unless ``ok`` is False."""
     args = ["agents", "create", "--email", email, "--directorate", directorate, "--role", role, "--password-stdin"]
     if unit:
         args += ["--unit", unit]
-    return app.test_cli_runner().invoke(args=args, input=password + "\n")
+    result = app.test_cli_runner().invoke(args=args, input=password + "\n")
+    assert (result.exit_code == 0) == ok, result.output
+    return result
 
 
 def sign_in(client, email, password=PASSWORD, address="198.51.100.7"):
@@ -34,13 +37,13 @@ def bearer(token):
 def test_agents_are_created_listed_and_disabled_from_the_command_line(app):
     created = create(app, "Voirie.T6@seinesaintdenis.fr", unit="DVD-T6")
     assert created.exit_code == 0, created.output
-    refused = create(app, "x@seinesaintdenis.fr", directorate="DXX", password="short")
+    refused = create(app, "x@seinesaintdenis.fr", directorate="DXX", password="short", ok=False)
     assert refused.exit_code != 0
     assert "password" in refused.output
     assert "directorate" in refused.output
-    duplicate = create(app, "voirie.t6@seinesaintdenis.fr")
+    duplicate = create(app, "voirie.t6@seinesaintdenis.fr", ok=False)
     assert "already has this e-mail" in duplicate.output
-    wrong_unit = create(app, "y@seinesaintdenis.fr", directorate="DEA", unit="DVD-T6")
+    wrong_unit = create(app, "y@seinesaintdenis.fr", directorate="DEA", unit="DVD-T6", ok=False)
     assert "unit" in wrong_unit.output
     listing = app.test_cli_runner().invoke(args=["agents", "list"]).output
     assert "voirie.t6@seinesaintdenis.fr\tagent\tDVD\tactive" in listing

@@ -10,7 +10,7 @@ from backend import deps
 from backend.app import create_app, inline_queue
 from backend.mail import SmtpMailer
 from backend.notifications import jobs
-from tests.factories import report_payload, submit, use_queue
+from tests.factories import bearer_for, make_agent, report_payload, submit, use_queue
 from tests.test_agents import bearer, create, sign_in
 
 
@@ -290,3 +290,76 @@ def test_the_reporter_opts_out_with_the_link_in_the_e_mail(mailing_app):
     client.post(url, json={"to": "open", "version": 4}, headers=agent)
     client.post(url, json={"to": "resolved", "version": 5}, headers=agent)
     assert len(box.messages) == 2  # nothing more after the opt-out
+
+
+class LostQueue:
+    """Redis was down: every job sent is lost."""
+
+    def enqueue(self, job, *args):
+        pass
+
+
+def test_webhooks_lost_with_their_job_are_sent_by_the_sweep_once(mailing_app, session, webhook_receiver):
+    import json
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from backend.db import utcnow
+    from backend.directory.models import Unit
+    from backend.notifications import units
+    from backend.revision import bump_revision
+
+    app, _ = mailing_app
+    url, received = webhook_receiver
+    for code in ("DVD-T8", "DVD-T7"):
+        unit = session.scalar(select(Unit).where(Unit.code == code))
+        unit.notify_method, unit.notify_target = "webhook", url
+    bump_revision(session)
+    session.commit()
+    inline = deps.current(app).queue
+    use_queue(app, LostQueue())
+    client = app.test_client()
+    new, moved = (submit(client, report_payload()).get_json()["reference"] for _ in range(2))  # DVD-T8
+    chief = bearer_for(session, make_agent(session, "chef.perdu@seinesaintdenis.fr", role="supervisor"))
+    rerouted = client.post(
+        f"/api/v1/triage/reports/{moved}/reroute",
+        json={"unit": "DVD-T7", "note": "Autre secteur", "version": 1},
+        headers=chief,
+    )
+    assert rerouted.status_code == 200
+    assert received == []  # every job was lost
+
+    assert units.sweep(session, queue=inline, now=utcnow()) == 0  # too recent: their jobs may still run
+    later = utcnow() + timedelta(minutes=6)
+    assert units.sweep(session, queue=inline, now=later) == 2
+    session.commit()
+    told = sorted((b["event"], b["reference"], b["unit"]) for b in (json.loads(body) for _, body in received))
+    assert told == sorted([("report.created", new, "DVD-T8"), ("report.handed_over", moved, "DVD-T7")])
+    assert units.sweep(session, queue=inline, now=later) == 0  # each told once
+    assert units.sweep(session, queue=inline, now=utcnow() + timedelta(days=8)) == 0  # past a week: let go
+
+
+def test_a_mail_client_unsubscribes_in_one_click(mailing_app):
+    app, box = mailing_app
+    client = app.test_client()
+    reference = submit(
+        client, report_payload(reporter={"email": "clic@example.org", "consent_contact": True})
+    ).get_json()["reference"]
+    create(app, "agent.clic@seinesaintdenis.fr")
+    agent = bearer(sign_in(client, "agent.clic@seinesaintdenis.fr").get_json()["token"])
+    url = f"/api/v1/triage/reports/{reference}/transitions"
+    client.post(url, json={"to": "acknowledged", "version": 1}, headers=agent)
+    (mail,) = box.messages
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = mail["List-Unsubscribe"].strip("<>").replace("http://signal93.test", "")
+    # RFC 8058: the client POSTs this form body to the link, with no cookie and no page.
+    answer = client.post(link, data={"List-Unsubscribe": "One-Click"})
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json() == {
+        "reference": reference,
+        "message": "Vous ne recevrez plus de message à propos de ce signalement.",
+    }
+    assert client.post(link.replace("token=", "token=0"), data={"List-Unsubscribe": "One-Click"}).status_code == 401
+    client.post(url, json={"to": "resolved", "version": 2}, headers=agent)
+    assert len(box.messages) == 1

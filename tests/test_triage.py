@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import AULNAY, ON_RD932_PANTIN, report_payload, submit
-from tests.test_agents import bearer, create, sign_in
+from tests.factories import AULNAY, ON_RD932_PANTIN, bearer_for, make_agent, report_payload, submit
 
 
 @pytest.fixture
-def dvd(app, client):
-    create(app, "agent.dvd@seinesaintdenis.fr", directorate="DVD")
-    return bearer(sign_in(client, "agent.dvd@seinesaintdenis.fr").get_json()["token"])
+def dvd(session):
+    return bearer_for(session, make_agent(session, "agent.dvd@seinesaintdenis.fr", directorate="DVD"))
 
 
 @pytest.fixture
-def dvd_supervisor(app, client):
-    create(app, "chef.dvd@seinesaintdenis.fr", directorate="DVD", role="supervisor")
-    return bearer(sign_in(client, "chef.dvd@seinesaintdenis.fr").get_json()["token"])
+def dvd_supervisor(session):
+    return bearer_for(session, make_agent(session, "chef.dvd@seinesaintdenis.fr", directorate="DVD", role="supervisor"))
 
 
 @pytest.fixture
-def dea(app, client):
-    create(app, "agent.dea@seinesaintdenis.fr", directorate="DEA")
-    return bearer(sign_in(client, "agent.dea@seinesaintdenis.fr").get_json()["token"])
+def dea(session):
+    return bearer_for(session, make_agent(session, "agent.dea@seinesaintdenis.fr", directorate="DEA"))
 
 
 def pothole(client, **fields):
@@ -374,3 +370,29 @@ def test_scrolling_pages_can_skip_the_counts(client, dvd):
     pothole(client)
     assert queue(client, dvd, "counts=false")["counts"] is None
     assert queue(client, dvd)["counts"] == {"open": 1}
+
+
+def test_a_bulk_move_to_duplicate_is_refused_report_by_report(client, dvd_supervisor):
+    reports = [pothole(client) for _ in range(2)]
+    refused = client.post(
+        "/api/v1/triage/reports/bulk",
+        json={"references": reports, "action": "transition", "to": "duplicate"},
+        headers=dvd_supervisor,
+    )
+    assert refused.status_code == 409
+    body = refused.get_json()
+    assert body["code"] == "bulk_refused"
+    assert set(body["errors"]["json"]["references"]) == set(reports)  # each says why: a duplicate names its original
+    assert all(reasons == ["duplicate_of: required"] for reasons in body["errors"]["json"]["references"].values())
+
+
+def test_every_queue_item_is_what_its_declared_schema_says(client, dvd, session):
+    from backend.triage.schemas import QueueItemSchema
+
+    pothole(client)
+    items = queue(client, dvd)["items"]
+    assert items
+    schema = QueueItemSchema()
+    for item in items:
+        assert schema.validate(item) == {}
+        assert set(item) == set(schema.fields)

@@ -282,13 +282,13 @@ def bulk(
 
 
 def _reason(refusal: DomainError) -> str:
-    """What a bulk answer says of one refused report: the refusal's first field reason."""
+    """What a bulk answer says of one refused report: the refusal's first field and reason."""
     if isinstance(refusal, NotFound):
         return "no such report in your queue"
     for fields in refusal.errors.values():
         if isinstance(fields, dict):
-            for reasons in fields.values():
-                return reasons[0] if isinstance(reasons, list) and reasons else str(reasons)
+            for field, reasons in fields.items():
+                return f"{field}: {reasons[0] if isinstance(reasons, list) and reasons else reasons}"
     return refusal.message
 
 
