@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from flask_wtf.csrf import CSRFError
 
 from backend import deps
-from backend.http import db_session
+from backend.http import db_session, read_only
 from sandbox import limits, services
 from sandbox.models import Event
 
@@ -103,28 +103,43 @@ def sign_in() -> str:
     return render_template("sign_in.html", sent=True)
 
 
+def _invalid_link() -> tuple[str, int]:
+    return render_template(
+        "error.html",
+        title="Lien invalide",
+        message="Ce lien de connexion a déjà servi ou a expiré (15 minutes). Demandez-en un nouveau.",
+    ), 400
+
+
 @blp.get("/connexion/<token>")
+@read_only
+def confirm_link(token: str) -> tuple[str, int] | str:
+    """The e-mailed link: a page with a button (a mail scanner that follows links uses nothing up)."""
+    if services.valid_sign_in_link(db_session(), token, now=_now()) is None:
+        return _invalid_link()
+    return render_template("sign_in_confirm.html", token=token)
+
+
+@blp.post("/connexion/<token>")
 def follow_link(token: str) -> Response | tuple[str, int]:
     team = services.consume_sign_in_link(db_session(), token, now=_now())
     if team is None:
-        return render_template(
-            "error.html",
-            title="Lien invalide",
-            message=("Ce lien de connexion a déjà servi ou a expiré (15 minutes). Demandez-en un nouveau."),
-        ), 400
+        return _invalid_link()
     session.clear()
     session["team_id"] = team.id
     return redirect(url_for("portal.team_page"))
 
 
 @blp.get("/equipe")
+@read_only
 def team_page() -> Response | str:
     team = _current_team()
     if team is None:
         return redirect(url_for("portal.sign_in"))
-    database = db_session()
-    services.store_usage(database, *current_app.extensions["sandbox.usage"].drain())
-    usage = services.usage_by_day(database, [team.id], USAGE_DAYS, today=services.utc_today(_now()))[team.id]
+    # Counts not stored yet are added, not written: a GET changes nothing.
+    pending = current_app.extensions["sandbox.usage"].peek()
+    today = services.utc_today(_now())
+    usage = services.usage_by_day(db_session(), [team.id], USAGE_DAYS, today=today, pending=pending)[team.id]
     return render_template("team.html", team=team, usage=usage, peak=max(usage.values()) or 1, now=_now())
 
 

@@ -59,11 +59,6 @@ class InvalidRegistration(InvalidFields):
     message = "The registration contains invalid fields."
 
 
-class UnknownEvent(NotFound):
-    code = "event_not_found"
-    message = "No such event."
-
-
 class UnknownTeam(NotFound):
     code = "team_not_found"
     message = "No such team."
@@ -112,13 +107,6 @@ def create_event(
 def open_events(session: Session, now: datetime) -> list[Event]:
     """Events a team can still register for (not over yet)."""
     return list(session.scalars(select(Event).where(Event.ends_at > now).order_by(Event.starts_at)))
-
-
-def get_event(session: Session, slug: str) -> Event:
-    event = session.scalar(select(Event).where(Event.slug == slug))
-    if event is None:
-        raise UnknownEvent()
-    return event
 
 
 def register_team(
@@ -291,10 +279,18 @@ def create_sign_in_links(session: Session, email: str, *, now: datetime) -> list
     return links
 
 
-def consume_sign_in_link(session: Session, token: str, *, now: datetime) -> Team | None:
-    """The team of a valid, unused, unexpired link, which is used up; None otherwise."""
+def valid_sign_in_link(session: Session, token: str, *, now: datetime) -> SignInLink | None:
+    """The link of ``token`` if it is unused and unexpired; None otherwise. Changes nothing."""
     link = session.scalar(select(SignInLink).where(SignInLink.digest == hashlib.sha256(token.encode()).hexdigest()))
     if link is None or link.used_at is not None or link.expires_at <= now:
+        return None
+    return link
+
+
+def consume_sign_in_link(session: Session, token: str, *, now: datetime) -> Team | None:
+    """The team of a valid, unused, unexpired link, which is used up; None otherwise."""
+    link = valid_sign_in_link(session, token, now=now)
+    if link is None:
         return None
     link.used_at = now
     session.flush()
@@ -322,8 +318,16 @@ def store_usage(session: Session, counts: Iterable[tuple[int, date, str, int]], 
     return total
 
 
-def usage_by_day(session: Session, team_ids: list[int], days: int, *, today: date) -> dict[int, dict[date, int]]:
-    """Requests per team per day over the last ``days`` days (zero days included)."""
+def usage_by_day(
+    session: Session,
+    team_ids: list[int],
+    days: int,
+    *,
+    today: date,
+    pending: Iterable[tuple[int, date, str, int]] = (),
+) -> dict[int, dict[date, int]]:
+    """Requests per team per day over the last ``days`` days (zero days included): those stored,
+    plus ``pending`` counts not stored yet (``UsageCounter.peek``). Reads only."""
     since = today - timedelta(days=days - 1)
     rows = session.execute(
         select(ApiKey.team_id, Usage.day, func.sum(Usage.count))
@@ -334,6 +338,12 @@ def usage_by_day(session: Session, team_ids: list[int], days: int, *, today: dat
     out = {team_id: {since + timedelta(days=i): 0 for i in range(days)} for team_id in team_ids}
     for team_id, day, count in rows:
         out[team_id][day] = int(count)
+    pending = list(pending)
+    if pending:
+        team_of = dict(session.execute(select(ApiKey.id, ApiKey.team_id).where(ApiKey.team_id.in_(team_ids))).all())
+        for key_id, day, _, count in pending:
+            if key_id in team_of and day in out[team_of[key_id]]:
+                out[team_of[key_id]][day] += count
     return out
 
 

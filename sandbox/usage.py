@@ -23,6 +23,8 @@ class UsageCounter(Protocol):
 
     def drain(self) -> tuple[Counts, dict[int, datetime]]: ...
 
+    def peek(self) -> Counts: ...
+
     def flush_due(self) -> bool: ...
 
 
@@ -54,6 +56,11 @@ class MemoryUsage:
         with self._lock:
             self._counts[_field(key_id, now.astimezone(UTC).date(), endpoint)] += 1
             self._last_used[key_id] = now
+
+    def peek(self) -> Counts:
+        """The counts not drained yet, left in place (a page shows them without writing)."""
+        with self._lock:
+            return [_parse(f, c) for f, c in self._counts.items()]
 
     def drain(self) -> tuple[Counts, dict[int, datetime]]:
         with self._lock:
@@ -97,6 +104,11 @@ class RedisUsage:
         for key_id, when in last_used.items():
             pipe.hset(LAST_USED, str(key_id), when.isoformat())
         pipe.execute()
+
+    def peek(self) -> Counts:
+        """The counts not drained yet (this process's pushed first), left in place."""
+        self.push()
+        return [_parse(f.decode(), int(c)) for f, c in self.client.hgetall(PENDING).items()]
 
     def drain(self) -> tuple[Counts, dict[int, datetime]]:
         self.push()

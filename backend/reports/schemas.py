@@ -13,6 +13,7 @@ from webargs.fields import DelimitedList
 from backend.directory.schemas import ZoneRefSchema
 from backend.fields import BBOX_METADATA, BBoxField, Moment, StrictBoolean, StrictFloat
 from backend.media import services as media_services
+from backend.media.models import MEDIA_STATUSES
 from backend.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from backend.reports.models import STATUSES
 
@@ -95,7 +96,7 @@ class MediaUploadSchema(ma.Schema):
 class MediaViewSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     kind = ma.fields.String(required=True, metadata={"enum": ["photo", "video"]})
-    status = ma.fields.String(required=True, metadata={"enum": ["pending", "ready", "failed"]})
+    status = ma.fields.String(required=True, metadata={"enum": list(MEDIA_STATUSES)})
     urls = ma.fields.Dict(required=True, metadata={"description": "thumb and display, once ready"})
 
 

@@ -90,7 +90,10 @@ def test_sign_in_link_arrives_by_mail_works_once_and_opens_the_team_page(
     link = re.search(r"http://signal93\.test/sandbox(/connexion/\S+)", message.get_content()).group(1)
 
     fresh = app.test_client()
-    followed = fresh.get(link)
+    confirm = fresh.get(link)  # what a mail scanner would fetch too: it uses nothing up
+    assert confirm.status_code == 200
+    assert fresh.get(link).status_code == 200
+    followed = fresh.post(link, data={"csrf_token": csrf_token(confirm.get_data(as_text=True))})
     assert followed.status_code == 302
     team_page = fresh.get("/equipe").get_data(as_text=True)
     assert "Équipe Les Vigies" in team_page
@@ -122,6 +125,12 @@ def test_team_page_creates_a_second_key_revokes_one_and_charts_usage(sandbox, ev
         sandbox.get("/api/v1/catalog/categories", headers=auth(first))
     page = sandbox.get("/equipe").get_data(as_text=True)
     assert "3 requêtes" in page
+    from sqlalchemy import func, select
+
+    from sandbox.models import Usage
+
+    assert session.scalar(select(func.count()).select_from(Usage)) == 0  # counted, not written: a GET writes nothing
+    assert "3 requêtes" in sandbox.get("/equipe").get_data(as_text=True)  # and counted once
     created = sandbox.post("/equipe/cles", data={"csrf_token": csrf_token(page)})
     second = re.search(r"(s93_\w+)</code>", created.get_data(as_text=True)).group(1)
     assert second != first
