@@ -3,7 +3,9 @@
 The sandbox reads backend data and uses backend behaviour only through these functions
 (import-linter enforces it). They return plain, anonymised data: never a model, never a
 reporter's contact, a device id, free text or a sensitive species' precise location.
-A change of shape here is a new version, announced to the sandbox, not a silent edit.
+Their shapes are, for now, the public HTTP schemas' (the catalog's categories and zones, the
+report's routing record): a change to those schemas changes this seam too, and must bump
+:data:`EXPORT_VERSION`.
 """
 
 from __future__ import annotations
