@@ -77,9 +77,8 @@ def notify_unit(
         return False
     if handover_event_id is not None:
         handover = session.get(ReportEvent, handover_event_id)
-        if (
-            handover is None or handed_to(handover.kind, handover.data) != unit.code
-        ):  # handed on again since: that unit is told
+        # Handed on again since: the unit that has it now is told instead.
+        if handover is None or handed_to(handover.kind, handover.data) != unit.code:
             return False
     told = session.scalars(
         select(ReportEvent.data).where(ReportEvent.report_id == report.id, ReportEvent.kind == "unit_notified")
@@ -119,41 +118,50 @@ def owed_webhooks(
     session: Session, *, now: datetime, stale_after: timedelta = STALE_AFTER
 ) -> list[tuple[int, int | None]]:
     """The webhooks still owed, older than ``stale_after`` and younger than a week, as
-    ``(report_id, handover_event_id or None)``: a new report of a webhook unit that was never
-    handed on, or the last handover of a report to the webhook unit that has it now, with no
-    ``unit_notified`` for it. At most 1,000."""
+    ``(report_id, handover_event_id or None)``: for each report a webhook unit has now, what
+    that unit was owed when the report reached it (:func:`owed_to`), if no ``unit_notified``
+    says it was told. At most 1,000."""
     hooked = select(Unit.id).where(Unit.notify_method == "webhook", Unit.active.is_(True))
     since, until = now - TOO_LATE, now - stale_after
-    # The trail events that matter, of the reports a webhook unit has now, in the window.
     rows = session.execute(
-        select(ReportEvent.report_id, ReportEvent.id, ReportEvent.kind, ReportEvent.data, ReportEvent.at, Unit.code)
+        select(ReportEvent.report_id, Unit.code, ReportEvent.id, ReportEvent.kind, ReportEvent.data, ReportEvent.at)
         .join(Report, Report.id == ReportEvent.report_id)
         .join(Unit, Unit.id == Report.unit_id)
         .where(
             Report.unit_id.in_(hooked),
+            Report.updated_at > since,  # the last handover, or the routing, is at most this old
             ReportEvent.kind.in_(("routed", "unit_notified", *HANDOVERS)),
-            Report.updated_at > since,
         )
         .order_by(ReportEvent.report_id, ReportEvent.id)
     ).all()
-    by_report: dict[int, list[tuple[int, str, dict[str, Any], datetime, str]]] = {}
-    for report_id, event_id, kind, data, at, unit_code in rows:
-        by_report.setdefault(report_id, []).append((event_id, kind, data, at, unit_code))
-    owed: list[tuple[int, int | None]] = []
-    for report_id, events in by_report.items():
-        done = {data.get("handover") for _, kind, data, _, _ in events if kind == "unit_notified"}
-        unit_code = events[0][4]
-        last: tuple[int | None, datetime] | None = None  # what the unit having it now is owed
-        for event_id, kind, data, at, _ in events:
-            if kind == "routed":
-                last = (None, at)
-            elif kind in HANDOVERS and handed_to(kind, data) is not None:
-                last = (event_id, at) if handed_to(kind, data) == unit_code else None
-        if last is not None and last[0] not in done and since < last[1] < until:
-            owed.append((report_id, last[0]))
-            if len(owed) == 1000:
-                break
-    return owed
+    trails: dict[tuple[int, str], list[tuple[int, str, dict[str, Any], datetime]]] = {}
+    for report_id, unit_code, *event in rows:
+        trails.setdefault((report_id, unit_code), []).append(tuple(event))
+    owed = []
+    for (report_id, unit_code), trail in trails.items():
+        due = owed_to(unit_code, trail)
+        if due is not None and since < due[1] < until:
+            owed.append((report_id, due[0]))
+    return owed[:1000]
+
+
+def owed_to(
+    unit_code: str, trail: list[tuple[int, str, dict[str, Any], datetime]]
+) -> tuple[int | None, datetime] | None:
+    """What ``unit_code``, which has the report now, is owed, from the report's trail
+    (``(event id, kind, data, at)`` in order): the webhook of the routing (None) or of the
+    handover (its event id) that gave it the report, with when; None if it was told already, or
+    was never owed one (a handover that left the report with the unit that had it sends none)."""
+    holder, due = None, None
+    told = {data.get("handover") for _, kind, data, _ in trail if kind == "unit_notified"}
+    for event_id, kind, data, at in trail:
+        if kind == "routed":
+            holder, due = data.get("unit"), (None, at)
+        elif kind in HANDOVERS and handed_to(kind, data) not in (None, holder):
+            holder, due = handed_to(kind, data), (event_id, at)
+    if holder != unit_code or due is None or due[0] in told:
+        return None
+    return due
 
 
 def sweep(session: Session, *, queue: JobQueue, now: datetime, stale_after: timedelta = STALE_AFTER) -> int:
