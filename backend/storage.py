@@ -9,9 +9,19 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class File:
+    """A stored file to answer with, its ETag, and ``data`` None when the client has it already (304)."""
+
+    data: bytes | None
+    content_type: str
+    etag: str
 
 
 class StoredFileMissing(LookupError):

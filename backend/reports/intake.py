@@ -19,7 +19,7 @@ from backend.directory.models import Taxon
 from backend.errors import DomainError
 from backend.media import images
 from backend.media.services import MediaIntake, Upload
-from backend.queue import after_commit
+from backend.queue import JobQueue, after_commit
 from backend.reports import statements
 from backend.reports.attributes import validate_attributes
 from backend.reports.errors import (
@@ -98,6 +98,7 @@ def submit_report(
     idempotency_key: str | None,
     router: Router,
     media: MediaIntake,
+    queue: JobQueue,
     secret_key: str,
     now: datetime,
 ) -> Submission:
@@ -112,7 +113,8 @@ def submit_report(
     stored nothing.
 
     ``files`` (``photos``, ``video``) are checked before anything is stored, then kept with the
-    report through ``media`` (a :class:`backend.media.services.MediaIntake`).
+    report through ``media``. A unit told by webhook hears of the new report through ``queue``
+    once the transaction commits.
 
     The report is inserted first and the key checked by the database (``ON CONFLICT DO
     NOTHING``): a new report costs no look-up, and two retries racing on two processes
@@ -157,7 +159,7 @@ def submit_report(
         report.reporter.report_id = report.id
         connection.execute(statements.INSERT_REPORTER, statements.columns(report.reporter, Reporter))
     if notify_method == "webhook":  # owed from now on: its routed event is committed with it (swept if lost)
-        after_commit(session, media.queue, NOTIFY_UNIT_JOB, report.id)
+        after_commit(session, queue, NOTIFY_UNIT_JOB, report.id)
     rows = media.attach(session, report.id, uploads) if uploads else []
     set_committed_value(report, "media", rows)
     return Submission(report, token, similar)

@@ -19,7 +19,7 @@ from backend.pagination import DATETIME, Page, decode_cursor, paginate
 from backend.reports.errors import InvalidReport, ReportClosed, ReporterTokenMissing, ReportNotFound
 from backend.reports.intake import verify_reporter_token
 from backend.reports.models import OPEN_STATUSES, Report, Support, parse_reference
-from backend.storage import Storage
+from backend.storage import File, Storage
 
 
 @dataclass(frozen=True)
@@ -168,15 +168,6 @@ def list_reports(
         )
     rows = list(session.scalars(query))
     return paginate(rows, limit, lambda r: [r.received_at.isoformat(), r.id])
-
-
-@dataclass(frozen=True)
-class File:
-    """A stored file to answer with: ``data`` is None when the client already has it (304)."""
-
-    data: bytes | None
-    content_type: str
-    etag: str
 
 
 _SENSITIVE = select(Report.sensitive).where(Report.id == bindparam("report_id"))

@@ -100,6 +100,7 @@ class Reports(MethodView):
             idempotency_key=request.headers.get(intake.IDEMPOTENCY_HEADER),
             router=context.router,
             media=media_intake(),
+            queue=context.queue,
             secret_key=context.settings.secret_key,
             now=utcnow(),
         )

@@ -12,8 +12,8 @@ from backend.media.models import Media
 from backend.media.services import MediaIntake
 from backend.reports.errors import InvalidReport
 from backend.reports.models import Report
-from backend.reports.services import AddedMedia, File
-from backend.storage import Storage
+from backend.reports.services import AddedMedia
+from backend.storage import File, Storage
 from backend.triage.access import visible_media, visible_report
 from backend.triage.moves import trace
 

@@ -65,15 +65,16 @@ def transition(
         data["note" if note_public else "internal_note"] = note
     if original is not None:
         data["duplicate_of"] = original.reference
+    report, event = _change(
+        session, agent, report, version, now, {"status": to}, "status", data, public=to in workflow.PUBLIC_CHANGES
+    )
+    if original is not None:  # the duplicate's supporters, and its reporter, count for the original
         session.execute(
             update(Report)
             .where(Report.id == original.id)
             .values(support_count=Report.support_count + report.support_count + 1)
             .execution_options(synchronize_session=False)
         )
-    report, event = _change(
-        session, agent, report, version, now, {"status": to}, "status", data, public=to in workflow.PUBLIC_CHANGES
-    )
     if reporters.should_tell(report, to):
         after_commit(session, queue, reporters.JOB, event.id)
     return report

@@ -260,7 +260,8 @@ def queue_csv(
     query = _csv_query(session, agent, filters=filters, now=now)
 
     def chunks() -> Iterator[str]:
-        with database.session(read_only=True) as reader:
+        # A transaction of its own: streaming (yield_per) needs one on PostgreSQL.
+        with database.session() as reader:
             buffer = io.StringIO()
             writer = csv.writer(buffer)
             writer.writerow(CSV_COLUMNS)
