@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         API_TITLE="Signal93",
         API_VERSION="v1",
-        OPENAPI_VERSION="3.0.3",
+        OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",

@@ -84,3 +84,78 @@ BBOX_METADATA = {
     "example": "2.40,48.88,2.45,48.92",
     "type": "string",
 }
+
+
+class QueryList(ma.fields.List):
+    """A list in the query string, given as generated clients send it (``?status=a&status=b``,
+    the OpenAPI default for an array), comma-separated (``?status=a,b``), or both."""
+
+    MAX_ITEMS = 50
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
+        values = value if isinstance(value, list | tuple) else [value]
+        parts = [part for item in values for part in (item.split(",") if isinstance(item, str) else [item])]
+        if len(parts) > self.MAX_ITEMS:
+            raise ma.ValidationError(f"at most {self.MAX_ITEMS} values")
+        return super()._deserialize(parts, attr, data, **kwargs)
+
+
+class _Computed:
+    """A value that a method of the schema computes from the dumped object, documented as the
+    typed field it is (``ma.fields.Method`` would document nothing)."""
+
+    def __init__(self, *args: Any, method: str, **kwargs: Any):
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        self.method = method
+
+    def serialize(self, attr: str, obj: Any, accessor: Any = None, **kwargs: Any) -> Any:
+        value = getattr(self.parent, self.method)(obj)  # type: ignore[attr-defined]
+        return self._serialize(value, attr, obj, **kwargs)  # type: ignore[attr-defined]
+
+
+class ComputedNested(_Computed, ma.fields.Nested):
+    """An object computed by ``method``, dumped by the nested schema."""
+
+
+class ComputedList(_Computed, ma.fields.List):
+    """A list computed by ``method``, each item dumped by the inner field."""
+
+
+class ComputedDict(_Computed, ma.fields.Dict):
+    """An object with free keys computed by ``method``."""
+
+
+class ComputedString(_Computed, ma.fields.String):
+    """A string computed by ``method``."""
+
+
+class AttributeValue(ma.fields.Raw):
+    """The value of a category's attribute, as its definition's datatype says (Open311): a
+    string, a number, or a list of strings (``multivaluelist``). Checked against the
+    definition by ``reports.attributes``."""
+
+    def __init__(self, **kwargs: Any):
+        metadata = {
+            "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "array", "items": {"type": "string"}}],
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
+
+
+class ResponseSchema(ma.Schema):
+    """The base of what the API answers: never loaded, so the document does not close it
+    (``additionalProperties: false``): a client must tolerate fields added later."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+
+class OpenNested(ma.fields.Nested):
+    """A nested object whose keys the schema does not all name (a zone's own properties, from
+    its source file): the named ones are dumped, the others kept as they are."""
+
+    def _serialize(self, nested_obj: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        dumped = super()._serialize(nested_obj, attr, obj, **kwargs)
+        if isinstance(nested_obj, dict) and isinstance(dumped, dict):
+            return {**nested_obj, **dumped}
+        return dumped

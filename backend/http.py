@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from backend import deps
 from backend.db import INT_MAX
 from backend.errors import HTTP_CODES, DomainError, InvalidFields, envelope
+from backend.fields import ResponseSchema
 
 log = logging.getLogger(__name__)
 request_log = logging.getLogger("signal93.request")
@@ -66,7 +67,7 @@ class JSONProvider(DefaultJSONProvider):
             return super().dumps(obj).encode()
 
 
-class ErrorSchema(ma.Schema):
+class ErrorSchema(ResponseSchema):
     """The error envelope (documentation only: errors are rendered by :func:`error_response`)."""
 
     code = ma.fields.String(

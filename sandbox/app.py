@@ -45,7 +45,7 @@ def create_sandbox_app(
         WTF_CSRF_SSL_STRICT=secure_cookies,
         API_TITLE="Signal93 sandbox",
         API_VERSION="v1",
-        OPENAPI_VERSION="3.0.3",
+        OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import marshmallow as ma
 
 from backend.export import ZONE_KINDS
+from backend.fields import ResponseSchema
 
 
 class ZoneKindQuerySchema(ma.Schema):
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(ZONE_KINDS))
 
 
-class TestReportSchema(ma.Schema):
+class TestReportSchema(ResponseSchema):
     id = ma.fields.Integer(required=True)
     created_at = ma.fields.DateTime(required=True)
     result = ma.fields.Dict(
@@ -19,18 +20,18 @@ class TestReportSchema(ma.Schema):
     )
 
 
-class TestReportListSchema(ma.Schema):
+class TestReportListSchema(ResponseSchema):
     items = ma.fields.List(ma.fields.Nested(TestReportSchema), required=True)
 
 
-class ResetSchema(ma.Schema):
+class ResetSchema(ResponseSchema):
     deleted = ma.fields.Integer(required=True)
 
 
-class CategoriesSchema(ma.Schema):
+class CategoriesSchema(ResponseSchema):
     items = ma.fields.List(ma.fields.Dict(), required=True)
 
 
-class FeatureCollectionSchema(ma.Schema):
+class FeatureCollectionSchema(ResponseSchema):
     type = ma.fields.String(required=True)
     features = ma.fields.List(ma.fields.Dict(), required=True)

@@ -316,6 +316,10 @@ def test_list_is_newest_first_paginated_and_filtered(client):
     assert [r["reference"] for r in only_water] == [water]
     by_status = client.get("/api/v1/reports?status=referred,resolved").get_json()["items"]
     assert by_status == []
+    # As generated clients send an array (the OpenAPI default: repeated), and both ways mixed.
+    for query in ("status=referred&status=open", "status=referred,open", "status=referred&status=resolved,open"):
+        both = client.get(f"/api/v1/reports?{query}").get_json()["items"]
+        assert len(both) == 6, query
     box = client.get("/api/v1/reports?bbox=2.39,48.89,2.41,48.91&category=nid-de-poule").get_json()["items"]
     assert len(box) == 5
 

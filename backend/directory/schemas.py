@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
 from backend.directory.models import ROLES
+from backend.fields import ComputedList, ComputedString, ResponseSchema
 
 
-class ZoneRefSchema(ma.Schema):
+class ZoneRefSchema(ResponseSchema):
     kind = ma.fields.String(required=True)
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
 
 
-class AttributeValueSchema(ma.Schema):
+class AttributeValueSchema(ResponseSchema):
     key = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
 
 
-class AttributeSchema(ma.Schema):
+class AttributeSchema(ResponseSchema):
     """A typed extra attribute (Open311 service-definition attribute)."""
 
     code = ma.fields.String(required=True)
@@ -32,7 +35,7 @@ class AttributeSchema(ma.Schema):
     values = ma.fields.List(ma.fields.Nested(AttributeValueSchema), required=True)
 
 
-class CategorySchema(ma.Schema):
+class CategorySchema(ResponseSchema):
     code = ma.fields.String(required=True, metadata={"example": "nid-de-poule"})
     name = ma.fields.String(required=True, metadata={"example": "Nid-de-poule"})
     description = ma.fields.String(required=True)
@@ -46,35 +49,40 @@ class CategorySchema(ma.Schema):
     attributes = ma.fields.List(ma.fields.Nested(AttributeSchema), required=True)
 
 
-class ProgramSchema(ma.Schema):
+class ProgramSchema(ResponseSchema):
     code = ma.fields.String(required=True, metadata={"example": "patrouillage"})
     name = ma.fields.String(required=True)
     description = ma.fields.String(required=True)
     directorate = ma.fields.String(attribute="directorate.code", required=True)
-    categories = ma.fields.Method("_category_codes", required=True)
+    categories = ComputedList(
+        ma.fields.String(),
+        method="_category_codes",
+        required=True,
+        metadata={"description": "Codes of its categories"},
+    )
 
     def _category_codes(self, program) -> list[str]:
         return [c.code for c in program.categories if c.active]
 
 
-class UnitSchema(ma.Schema):
+class UnitSchema(ResponseSchema):
     code = ma.fields.String(required=True, metadata={"example": "DVD-T6"})
     kind = ma.fields.String(required=True, metadata={"enum": ["territory", "park", "observatory"]})
     name = ma.fields.String(required=True)
     zone = ma.fields.Nested(ZoneRefSchema, allow_none=True, required=True)
 
 
-class DirectorateSchema(ma.Schema):
+class DirectorateSchema(ResponseSchema):
     code = ma.fields.String(required=True, metadata={"example": "DVD"})
     name = ma.fields.String(required=True)
     description = ma.fields.String(required=True)
-    units = ma.fields.Method("_active_units", required=True)
+    units = ComputedList(ma.fields.Nested(UnitSchema), method="_active_units", required=True)
 
-    def _active_units(self, directorate) -> list[dict]:
-        return UnitSchema(many=True).dump([u for u in directorate.units if u.active])
+    def _active_units(self, directorate) -> list[Any]:
+        return [u for u in directorate.units if u.active]
 
 
-class ExternalBodySchema(ma.Schema):
+class ExternalBodySchema(ResponseSchema):
     code = ma.fields.String(required=True, metadata={"example": "COMMUNE-93066"})
     kind = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
@@ -101,11 +109,14 @@ class TokenRequestSchema(ma.Schema):
     password = ma.fields.String(required=True, validate=ma.validate.Length(max=1000), load_only=True)
 
 
-class SignedInAgentSchema(ma.Schema):
+class SignedInAgentSchema(ResponseSchema):
     email = ma.fields.String(required=True)
     role = ma.fields.String(required=True, metadata={"enum": list(ROLES)})
     directorate = ma.fields.String(attribute="directorate.code", required=True)
-    unit = ma.fields.Function(lambda agent: agent.unit.code if agent.unit else None, required=True)
+    unit = ComputedString(method="_unit_code", allow_none=True, required=True, metadata={"example": "DVD-T6"})
+
+    def _unit_code(self, agent: Any) -> str | None:
+        return agent.unit.code if agent.unit else None
 
 
 class AgentOutSchema(SignedInAgentSchema):
@@ -113,7 +124,7 @@ class AgentOutSchema(SignedInAgentSchema):
     active = ma.fields.Boolean(required=True)
 
 
-class TokenSchema(ma.Schema):
+class TokenSchema(ResponseSchema):
     token = ma.fields.String(required=True, metadata={"description": "Send as 'Authorization: Bearer <token>'"})
     expires_at = ma.fields.DateTime(required=True)
     agent = ma.fields.Nested(SignedInAgentSchema, required=True, metadata={"description": "Who signed in"})

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backend.db import Base, utcnow
 
 MEDIA_STATUSES = ("pending", "ready", "failed")
+MEDIA_KINDS = ("photo", "video")
 
 
 class Media(Base):

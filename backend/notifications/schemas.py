@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from backend.fields import ResponseSchema
+
 OPTED_OUT = "Vous ne recevrez plus de message à propos de ce signalement."
 
 
@@ -19,7 +21,7 @@ class OptOutFormSchema(ma.Schema):
     List_Unsubscribe = ma.fields.String(data_key="List-Unsubscribe", metadata={"example": "One-Click"})
 
 
-class OptedOutSchema(ma.Schema):
+class OptedOutSchema(ResponseSchema):
     """Dumps the report whose e-mails stop (its reference only)."""
 
     reference = ma.fields.String(required=True, metadata={"example": "S93-2026-000123"})

@@ -8,12 +8,23 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from webargs.fields import DelimitedList
 
 from backend.directory.schemas import ZoneRefSchema
-from backend.fields import BBOX_METADATA, BBoxField, Moment, StrictBoolean, StrictFloat
+from backend.fields import (
+    BBOX_METADATA,
+    AttributeValue,
+    BBoxField,
+    ComputedDict,
+    ComputedList,
+    ComputedNested,
+    Moment,
+    QueryList,
+    ResponseSchema,
+    StrictBoolean,
+    StrictFloat,
+)
 from backend.media import services as media_services
-from backend.media.models import MEDIA_STATUSES
+from backend.media.models import MEDIA_KINDS, MEDIA_STATUSES
 from backend.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from backend.reports.models import STATUSES
 
@@ -62,6 +73,7 @@ class ReportCreateSchema(ma.Schema):
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=4000))
     attributes = ma.fields.Dict(
         keys=ma.fields.String(),
+        values=AttributeValue(),
         load_default=dict,
         metadata={"description": "Values of the category's attributes, by attribute code"},
     )
@@ -93,14 +105,23 @@ class MediaUploadSchema(ma.Schema):
     video = ma.fields.Raw(metadata={"type": "string", "format": "binary"})
 
 
-class MediaViewSchema(ma.Schema):
+class MediaUrlsSchema(ResponseSchema):
+    """Where a public medium's derivatives are: a photo's ``thumb`` (320 px) and ``display``
+    (1600 px), a published video's ``video``."""
+
+    thumb = ma.fields.String(metadata={"example": "/api/v1/media/12/thumb"})
+    display = ma.fields.String(metadata={"example": "/api/v1/media/12/display"})
+    video = ma.fields.String()
+
+
+class MediaViewSchema(ResponseSchema):
     id = ma.fields.Integer(required=True)
-    kind = ma.fields.String(required=True, metadata={"enum": ["photo", "video"]})
+    kind = ma.fields.String(required=True, metadata={"enum": list(MEDIA_KINDS)})
     status = ma.fields.String(required=True, metadata={"enum": list(MEDIA_STATUSES)})
-    urls = ma.fields.Dict(required=True, metadata={"description": "thumb and display, once ready"})
+    urls = ma.fields.Nested(MediaUrlsSchema, required=True, metadata={"description": "Empty until it is public"})
 
 
-class MediaListSchema(ma.Schema):
+class MediaListSchema(ResponseSchema):
     """Media just added to a report. Dumps a :class:`backend.reports.services.AddedMedia`."""
 
     media = ma.fields.List(ma.fields.Nested(MediaViewSchema), required=True)
@@ -118,9 +139,9 @@ class ReportQuerySchema(ma.Schema):
     bbox = BBoxField(metadata=BBOX_METADATA)
     category = ma.fields.String()
     program = ma.fields.String()
-    status = DelimitedList(
+    status = QueryList(
         ma.fields.String(validate=ma.validate.OneOf(STATUSES)),
-        metadata={"description": "One or more statuses, comma-separated"},
+        metadata={"description": "One or more statuses: repeated (status=open&status=referred) or comma-separated"},
     )
     since = Moment(metadata={"description": "Received at or after (ISO 8601)"})
     limit = ma.fields.Integer(load_default=DEFAULT_LIMIT, validate=ma.validate.Range(1, MAX_LIMIT))
@@ -130,12 +151,31 @@ class ReportQuerySchema(ma.Schema):
 # --- output ------------------------------------------------------------------------------------
 
 
-class CodeNameSchema(ma.Schema):
+class CodeNameSchema(ResponseSchema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
 
 
-class TimelineEventSchema(ma.Schema):
+class PublicLocationSchema(ResponseSchema):
+    """Where a report is, as the public may see it (WGS84)."""
+
+    lat = ma.fields.Float(required=True, metadata={"example": 48.901})
+    lon = ma.fields.Float(required=True, metadata={"example": 2.399})
+    precision = ma.fields.String(
+        required=True,
+        metadata={"enum": ["exact", "coarsened"], "description": "coarsened: about 1 km (a sensitive species)"},
+    )
+
+
+class ExactLocationSchema(ResponseSchema):
+    """Where the reporter was, as sent (the reporter's own view only)."""
+
+    lat = ma.fields.Float(required=True)
+    lon = ma.fields.Float(required=True)
+    accuracy_m = ma.fields.Float(allow_none=True, required=True)
+
+
+class TimelineEventSchema(ResponseSchema):
     kind = ma.fields.String(required=True, metadata={"example": "routed"})
     at = ma.fields.DateTime(required=True)
     status = ma.fields.String(allow_none=True)
@@ -151,7 +191,7 @@ class RoutingZoneSchema(ZoneRefSchema):
     snapped_m = ma.fields.Float(metadata={"description": "Distance to the commune when the point fell in a gap"})
 
 
-class RoutingSchema(ma.Schema):
+class RoutingSchema(ResponseSchema):
     """Where the report went and why."""
 
     directorate = ma.fields.Nested(CodeNameSchema, required=True)
@@ -162,20 +202,26 @@ class RoutingSchema(ma.Schema):
     message = ma.fields.String(required=True, metadata={"description": "Public message, in French"})
 
 
-class ReportPublicSchema(ma.Schema):
+class ReportPublicSchema(ResponseSchema):
     """A report as anyone may see it: no contact, no client id, no free text."""
 
     reference = ma.fields.String(required=True, metadata={"example": "S93-2026-000123"})
     program = ma.fields.String(attribute="program.code", required=True)
     category = ma.fields.Nested(CodeNameSchema, required=True)
     status = ma.fields.String(required=True, metadata={"enum": list(STATUSES)})
-    location = ma.fields.Method("_location", required=True)
+    location = ComputedNested(PublicLocationSchema, method="_location", required=True)
     received_at = ma.fields.DateTime(required=True)
-    attributes = ma.fields.Method("_public_attributes", required=True)
-    routing = ma.fields.Method("_routing", required=True)
+    attributes = ComputedDict(
+        method="_public_attributes",
+        keys=ma.fields.String(),
+        values=AttributeValue(),
+        required=True,
+        metadata={"description": "The category's typed attributes (free text is never public)"},
+    )
+    routing = ComputedNested(RoutingSchema, method="_routing", required=True)
     support_count = ma.fields.Integer(required=True)
-    media = ma.fields.Method("_media", required=True)
-    timeline = ma.fields.Method("_timeline", required=True)
+    media = ComputedList(ma.fields.Nested(MediaViewSchema), method="_media", required=True)
+    timeline = ComputedList(ma.fields.Nested(TimelineEventSchema), method="_timeline", required=True)
 
     def _media(self, report: Any) -> list[dict[str, Any]]:
         return [media_view(m, sensitive=report.sensitive) for m in report.media]
@@ -191,7 +237,7 @@ class ReportPublicSchema(ma.Schema):
 
     def _routing(self, report: Any) -> dict[str, Any]:
         # The decision as recorded at intake (names included): never recomputed.
-        return _ROUTING.dump(report.routing)
+        return report.routing
 
     def _timeline(self, report: Any) -> list[dict[str, Any]]:
         events = []
@@ -201,29 +247,29 @@ class ReportPublicSchema(ma.Schema):
             entry = {"kind": event.kind, "at": event.at}
             entry.update({k: event.data[k] for k in PUBLIC_EVENT_FIELDS if event.data.get(k) is not None})
             events.append(entry)
-        return _TIMELINE.dump(events)
+        return events
 
 
-class SimilarReportSchema(ma.Schema):
+class SimilarReportSchema(ResponseSchema):
     reference = ma.fields.String(required=True)
     distance_m = ma.fields.Float(required=True)
     status = ma.fields.String(required=True)
 
 
-class ReporterOutSchema(ma.Schema):
+class ReporterOutSchema(ResponseSchema):
     name = ma.fields.String(allow_none=True)
     email = ma.fields.String(allow_none=True)
     phone = ma.fields.String(allow_none=True)
     consent_contact = ma.fields.Boolean()
 
 
-class SubmittedSchema(ma.Schema):
+class SubmittedSchema(ResponseSchema):
     """What the reporter sent: shown to the holder of the reporter token only."""
 
-    location = ma.fields.Method("_exact_location")
+    location = ComputedNested(ExactLocationSchema, method="_exact_location")
     observed_at = ma.fields.DateTime(allow_none=True)
     description = ma.fields.String()
-    attributes = ma.fields.Dict()
+    attributes = ma.fields.Dict(keys=ma.fields.String(), values=AttributeValue())
     reporter = ma.fields.Nested(ReporterOutSchema, allow_none=True)
     client_id = ma.fields.String(allow_none=True)
 
@@ -285,16 +331,14 @@ class ReportCreatedSchema(ReportPublicSchema):
         )
 
 
-class ReportListSchema(ma.Schema):
+class ReportListSchema(ResponseSchema):
     items = ma.fields.List(ma.fields.Nested(ReportPublicSchema), required=True)
     next_cursor = ma.fields.String(allow_none=True, required=True)
 
 
-class SupportOutSchema(ma.Schema):
+class SupportOutSchema(ResponseSchema):
     reference = ma.fields.String(required=True)
     support_count = ma.fields.Integer(required=True)
 
 
 # Built once: a schema's construction costs more than a report's serialisation.
-_ROUTING = RoutingSchema()
-_TIMELINE = TimelineEventSchema(many=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import marshmallow as ma
 
 from backend.directory.schemas import items_schema
+from backend.fields import ResponseSchema
 
 
-class RuleSchema(ma.Schema):
+class RuleSchema(ResponseSchema):
     code = ma.fields.String(required=True)
     position = ma.fields.Integer(required=True)
     programs = ma.fields.List(ma.fields.String(), required=True)

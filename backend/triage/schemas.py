@@ -5,9 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from webargs.fields import DelimitedList
 
-from backend.fields import BBOX_METADATA, BBoxField, Moment, VersionField
+from backend.fields import (
+    BBOX_METADATA,
+    AttributeValue,
+    BBoxField,
+    ComputedList,
+    ComputedNested,
+    ComputedString,
+    Moment,
+    QueryList,
+    ResponseSchema,
+    VersionField,
+)
 from backend.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from backend.reports.models import PRIORITIES, PRIORITY_NAMES, STATUSES, format_reference
 from backend.reports.schemas import (
@@ -34,14 +44,14 @@ class TransitionSchema(ma.Schema):
     version = VersionField()
 
 
-class AgentLocationSchema(ma.Schema):
+class AgentLocationSchema(ResponseSchema):
     lat = ma.fields.Float(required=True)
     lon = ma.fields.Float(required=True)
     accuracy_m = ma.fields.Float(allow_none=True, required=True)
     source = ma.fields.String(required=True, metadata={"enum": ["device", "exif"]})
 
 
-class ContactSchema(ma.Schema):
+class ContactSchema(ResponseSchema):
     name = ma.fields.String(allow_none=True)
     email = ma.fields.String(allow_none=True)
     phone = ma.fields.String(allow_none=True)
@@ -52,7 +62,7 @@ class AgentMediaSchema(MediaViewSchema):
     failure_reason = ma.fields.String(allow_none=True, required=True)
 
 
-class TrailEventSchema(ma.Schema):
+class TrailEventSchema(ResponseSchema):
     kind = ma.fields.String(required=True)
     at = ma.fields.DateTime(required=True)
     actor = ma.fields.String(attribute="actor_type", required=True, metadata={"enum": ["citizen", "agent", "system"]})
@@ -65,16 +75,18 @@ class TriageReportSchema(ReportPublicSchema):
     """A report for an agent of its directorate: everything, the contact only with consent.
     Dumps a :class:`backend.triage.access.AgentReport` (its ETag: the version)."""
 
-    location = ma.fields.Method("_exact_location", required=True)
-    attributes = ma.fields.Dict(required=True)
-    media = ma.fields.Method("_agent_media", required=True)
+    location = ComputedNested(AgentLocationSchema, method="_exact_location", required=True)
+    attributes = ma.fields.Dict(keys=ma.fields.String(), values=AttributeValue(), required=True)
+    media = ComputedList(ma.fields.Nested(AgentMediaSchema), method="_agent_media", required=True)
     version = ma.fields.Integer(required=True)
     description = ma.fields.String(required=True)
     observed_at = ma.fields.DateTime(allow_none=True, required=True)
-    reporter = ma.fields.Method("_contact", required=True)
+    reporter = ComputedNested(
+        ContactSchema, method="_contact", allow_none=True, required=True, metadata={"description": "With consent only"}
+    )
     trail = ma.fields.List(ma.fields.Nested(TrailEventSchema), attribute="events", required=True)
     allowed_moves = ma.fields.List(ma.fields.String(), required=True)
-    priority = ma.fields.Function(lambda report: PRIORITY_NAMES[report.priority], required=True)
+    priority = ComputedString(method="_priority", required=True, metadata={"enum": list(PRIORITIES)})
     assigned_agent_id = ma.fields.Integer(allow_none=True, required=True)
 
     @ma.pre_dump
@@ -82,25 +94,24 @@ class TriageReportSchema(ReportPublicSchema):
         return Seen(read.report, **{k: v for k, v in vars(read).items() if k != "report"})
 
     def _exact_location(self, report: Any) -> dict[str, Any]:
-        return _LOCATION.dump(
-            {"lat": report.lat, "lon": report.lon, "accuracy_m": report.accuracy_m, "source": report.location_source}
-        )
+        return {"lat": report.lat, "lon": report.lon, "accuracy_m": report.accuracy_m, "source": report.location_source}
 
     def _agent_media(self, report: Any) -> list[dict[str, Any]]:
-        return _AGENT_MEDIA.dump(
-            [
-                {
-                    **media_view(m, sensitive=report.sensitive),
-                    "original_url": f"/api/v1/triage/media/{m.id}/original",
-                    "failure_reason": m.failure_reason,
-                }
-                for m in report.media
-            ]
-        )
+        return [
+            {
+                **media_view(m, sensitive=report.sensitive),
+                "original_url": f"/api/v1/triage/media/{m.id}/original",
+                "failure_reason": m.failure_reason,
+            }
+            for m in report.media
+        ]
 
-    def _contact(self, report: Any) -> dict[str, Any] | None:
+    def _contact(self, report: Any) -> Any:
         contact = report.reporter
-        return _CONTACT.dump(contact) if contact is not None and contact.consent_contact else None
+        return contact if contact is not None and contact.consent_contact else None
+
+    def _priority(self, report: Any) -> str:
+        return PRIORITY_NAMES[report.priority]
 
 
 class TriageReportDetailSchema(TriageReportSchema):
@@ -109,14 +120,10 @@ class TriageReportDetailSchema(TriageReportSchema):
     nearby_open_reports = ma.fields.List(ma.fields.Nested(SimilarReportSchema), required=True)
 
 
-_LOCATION = AgentLocationSchema()
-_AGENT_MEDIA = AgentMediaSchema(many=True)
-_CONTACT = ContactSchema()
-
-
 class QueueQuerySchema(ma.Schema):
-    status = DelimitedList(
-        ma.fields.String(validate=ma.validate.OneOf(STATUSES)), metadata={"description": "comma-separated"}
+    status = QueryList(
+        ma.fields.String(validate=ma.validate.OneOf(STATUSES)),
+        metadata={"description": "One or more statuses: repeated (status=open&status=acknowledged) or comma-separated"},
     )
     category = ma.fields.String()
     program = ma.fields.String()
@@ -179,12 +186,12 @@ def queue_item(row: Any) -> dict[str, Any]:
     }
 
 
-class PointSchema(ma.Schema):
+class PointSchema(ResponseSchema):
     lat = ma.fields.Float(required=True)
     lon = ma.fields.Float(required=True)
 
 
-class QueueItemSchema(ma.Schema):
+class QueueItemSchema(ResponseSchema):
     """A report in the queue (what the list shows; read the report for the rest)."""
 
     reference = ma.fields.String(required=True, metadata={"example": "S93-2026-000123"})
@@ -202,7 +209,7 @@ class QueueItemSchema(ma.Schema):
     version = ma.fields.Integer(required=True)
 
 
-class QueuePageSchema(ma.Schema):
+class QueuePageSchema(ResponseSchema):
     items = ma.fields.List(ma.fields.Nested(QueueItemSchema), required=True)
     next_cursor = ma.fields.String(allow_none=True, required=True)
     counts = ma.fields.Dict(
@@ -214,11 +221,11 @@ class QueuePageSchema(ma.Schema):
     )
 
 
-class BulkResultSchema(ma.Schema):
+class BulkResultSchema(ResponseSchema):
     changed = ma.fields.List(ma.fields.Nested(QueueItemSchema), required=True)
 
 
-class StatsSchema(ma.Schema):
+class StatsSchema(ResponseSchema):
     since = ma.fields.String(required=True)
     until = ma.fields.String(required=True)
     by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)

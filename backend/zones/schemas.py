@@ -6,7 +6,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from backend.fields import BBOX_METADATA, BBoxField
+from backend.fields import BBOX_METADATA, BBoxField, OpenNested, ResponseSchema
 from backend.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from backend.zones.models import ZONE_KINDS
 
@@ -39,19 +39,53 @@ def zone_feature(zone: Any) -> dict[str, Any]:
     }
 
 
-class ZoneFeatureSchema(ma.Schema):
+GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+
+
+class GeometrySchema(ResponseSchema):
+    """A GeoJSON geometry (RFC 7946), WGS84 ``[lon, lat]`` positions."""
+
+    type = ma.fields.String(required=True, metadata={"enum": list(GEOMETRY_TYPES)})
+    coordinates = ma.fields.List(
+        ma.fields.Raw(),
+        required=True,
+        metadata={
+            "description": "Positions [lon, lat], nested as the type says (a Polygon: rings of positions)",
+            "items": {},
+        },
+    )
+
+
+class ZoneRefOutSchema(ResponseSchema):
+    kind = ma.fields.String(required=True, metadata={"enum": list(ZONE_KINDS)})
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+
+
+class ZonePropertiesSchema(ResponseSchema):
+    """The zone's own properties (from its source file: kept as they are), then Signal93's."""
+
+    kind = ma.fields.String(required=True, metadata={"enum": list(ZONE_KINDS)})
+    code = ma.fields.String(required=True, metadata={"example": "93066"})
+    name = ma.fields.String(required=True, metadata={"example": "Saint-Denis"})
+    approximate = ma.fields.Boolean(required=True, metadata={"description": "The outline is an approximation"})
+    parent = ma.fields.Nested(ZoneRefOutSchema, allow_none=True, required=True)
+    corridor_m = ma.fields.Float(metadata={"description": "A road's corridor width, metres"})
+
+
+class ZoneFeatureSchema(ResponseSchema):
     """A GeoJSON Feature (geometry in WGS84, [lon, lat])."""
 
-    type = ma.fields.Constant("Feature", required=True)
+    type = ma.fields.String(required=True, metadata={"enum": ["Feature"]})
     id = ma.fields.String(required=True, metadata={"example": "commune:93066"})
-    bbox = ma.fields.List(ma.fields.Float(), required=True)
-    geometry = ma.fields.Dict(required=True)
-    properties = ma.fields.Dict(required=True)
+    bbox = ma.fields.List(ma.fields.Float(), required=True, metadata={"minItems": 4, "maxItems": 4})
+    geometry = ma.fields.Nested(GeometrySchema, required=True)
+    properties = OpenNested(ZonePropertiesSchema, required=True)
 
 
-class ZoneCollectionSchema(ma.Schema):
+class ZoneCollectionSchema(ResponseSchema):
     """A GeoJSON FeatureCollection with the cursor of the next page."""
 
-    type = ma.fields.Constant("FeatureCollection", required=True)
+    type = ma.fields.String(required=True, metadata={"enum": ["FeatureCollection"]})
     features = ma.fields.List(ma.fields.Nested(ZoneFeatureSchema), required=True)
     next_cursor = ma.fields.String(allow_none=True, required=True)
