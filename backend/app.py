@@ -14,6 +14,7 @@ from backend.directory.views import admin_blp, auth_blp
 from backend.directory.views import blp as directory_blp
 from backend.mail import make_mailer
 from backend.notifications.views import blp as notifications_blp
+from backend.openapi import ContractPlugin
 from backend.queue import InlineQueue, RqQueue
 from backend.reports.views import blp as reports_blp
 from backend.reports.views import media_blp
@@ -84,7 +85,28 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
 
     http.install(app)
-    api = http.Api(app)
+    api = http.Api(
+        app,
+        ContractPlugin(
+            token_errors={
+                "AgentToken": {401: ["token_missing", "token_invalid"]},
+                "ReporterToken": {401: ["reporter_token_missing", "invalid_reporter_token"]},
+            }
+        ),
+    )
+    api.spec.components.security_scheme(
+        "AgentToken",
+        {"type": "http", "scheme": "bearer", "description": "An agent's token: POST /api/v1/auth/tokens gives one"},
+    )
+    api.spec.components.security_scheme(
+        "ReporterToken",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Reporter <reporter_token>`: the token the submission answered with",
+        },
+    )
     api.register_blueprint(directory_blp, url_prefix=API_PREFIX)
     api.register_blueprint(zones_blp, url_prefix=API_PREFIX)
     api.register_blueprint(reports_blp, url_prefix=API_PREFIX)
@@ -94,11 +116,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     api.register_blueprint(triage_blp, url_prefix=API_PREFIX)
     api.register_blueprint(admin_blp, url_prefix=API_PREFIX)
     api.register_blueprint(routing_admin_blp, url_prefix=API_PREFIX)
-    api.spec.components.security_scheme("AgentToken", {"type": "http", "scheme": "bearer"})
-    api.spec.components.security_scheme(
-        "ReporterToken",
-        {"type": "apiKey", "in": "header", "name": "Authorization", "description": "`Reporter <reporter_token>`"},
-    )
     app.register_blueprint(health.blp)
 
     # Swagger UI's own files, served from the installed package: the docs work offline.

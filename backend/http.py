@@ -25,6 +25,7 @@ from backend import deps
 from backend.db import INT_MAX
 from backend.errors import HTTP_CODES, DomainError, InvalidFields, envelope
 from backend.fields import ResponseSchema
+from backend.openapi import ContractPlugin
 
 log = logging.getLogger(__name__)
 request_log = logging.getLogger("signal93.request")
@@ -67,6 +68,15 @@ class JSONProvider(DefaultJSONProvider):
             return super().dumps(obj).encode()
 
 
+# Reasons (a list of sentences), or fields nested as the input nests, down to their reasons.
+_REASONS = {
+    "anyOf": [
+        {"type": "array", "items": {"type": "string"}},
+        {"type": "object", "description": "Nested fields, down to their reasons"},
+    ]
+}
+
+
 class ErrorSchema(ResponseSchema):
     """The error envelope (documentation only: errors are rendered by :func:`error_response`)."""
 
@@ -75,8 +85,14 @@ class ErrorSchema(ResponseSchema):
     )
     message = ma.fields.String(required=True, metadata={"description": "Human-readable explanation"})
     errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Raw(metadata=_REASONS),
         required=True,
-        metadata={"description": "Offending fields by location, e.g. {'json': {'field': ['reason']}}"},
+        metadata={
+            "description": "The offending fields by where they were (json, query, headers, files, form, path): "
+            "a field's name, nested as the input nests, down to its reasons",
+            "example": {"json": {"location": {"lat": ["Must be greater than or equal to -90."]}}},
+        },
     )
 
 
@@ -181,10 +197,27 @@ class Parser(FlaskParser):
         return load_json(req.get_data(cache=True))
 
 
+# An error an operation documents: a DomainError class, or (status, code) for one raised with
+# a code of its own (``InvalidQuery(..., code="unknown_program")``).
+ErrorDoc = type[DomainError] | tuple[int, str]
+
+
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint with :class:`Parser`."""
+    """flask-smorest's Blueprint with :class:`Parser`, and :meth:`operation` to name each
+    operation of the OpenAPI document."""
 
     ARGUMENTS_PARSER = Parser()
+
+    def operation(self, operation_id: str, *errors: ErrorDoc) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Name the operation (a stable ``operationId``: generated clients name their functions
+        after it) and the domain errors it answers with; :mod:`backend.openapi` adds the rest."""
+        codes: dict[int, list[str]] = {}
+        for error in errors:
+            status, code = error if isinstance(error, tuple) else (error.status, error.code)
+            codes.setdefault(status, [])
+            if code not in codes[status]:
+                codes[status].append(code)
+        return self.doc(**{"operationId": operation_id, "x-domain-errors": codes})
 
 
 def json_body(max_bytes: int | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -244,9 +277,15 @@ class RequestTooLarge(DomainError):
 
 
 class Api(flask_smorest.Api):
-    """flask-smorest's Api rendering every HTTP error in the Signal93 envelope."""
+    """flask-smorest's Api rendering every HTTP error in the Signal93 envelope, its document
+    completed by :class:`backend.openapi.ContractPlugin` (``contract``)."""
 
     ERROR_SCHEMA = ErrorSchema
+
+    def __init__(self, app: Flask, contract: ContractPlugin):
+        super().__init__(app, spec_kwargs={"extra_plugins": [contract]})
+        # flask-smorest's page-number pagination is not used here (lists are keyset pages).
+        self.spec.components.schemas.pop("PaginationMetadata", None)
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return http_error_response(error)

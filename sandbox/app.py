@@ -14,6 +14,7 @@ from backend import deps, http, logs
 from backend.config import Settings
 from backend.db import Database
 from backend.mail import Mailer, make_mailer
+from backend.openapi import ContractPlugin
 from sandbox import limits, services
 from sandbox.usage import MemoryUsage, RedisUsage, UsageCounter
 
@@ -59,7 +60,17 @@ def create_sandbox_app(
                 )
             },
             "servers": [{"url": f"{settings.public_base_url}{MOUNT}"}],
-            "components": {"securitySchemes": {"Apikey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}},
+            "components": {
+                "securitySchemes": {
+                    "ApikeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                    "ApikeyAuthorization": {
+                        "type": "apiKey",
+                        "in": "header",
+                        "name": "Authorization",
+                        "description": "`Apikey <key>`",
+                    },
+                }
+            },
         },
     )
     redis_client = redis_client if redis_client is not None else _redis(settings)
@@ -76,7 +87,21 @@ def create_sandbox_app(
 
     from sandbox import portal, views  # the blueprints need the limiter's decorators
 
-    api = http.Api(app)
+    key_errors = {
+        401: ["api_key_missing", "api_key_invalid", "api_key_revoked", "api_key_expired"],
+        403: ["team_suspended"],
+    }
+    rate_headers = {
+        name: {"description": description, "schema": {"type": "string"}} for name, description in limits.HEADERS.items()
+    }
+    api = http.Api(
+        app,
+        ContractPlugin(
+            token_errors={"ApikeyHeader": key_errors, "ApikeyAuthorization": key_errors},
+            extra_errors={429: ["rate_limited", "quota_exceeded"]},
+            extra_headers=rate_headers,
+        ),
+    )
     views.apply_limits(limiter)
     api.register_blueprint(views.catalog_blp, url_prefix=f"{API_PREFIX}/catalog")
     api.register_blueprint(views.reports_blp, url_prefix=API_PREFIX)

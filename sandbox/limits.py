@@ -98,6 +98,17 @@ def _reset_seconds(limit: RequestLimit, now: datetime) -> int:
     return max(1, int(limit.reset_at - now.timestamp()))
 
 
+# The headers of every limited answer (documented on each operation).
+HEADERS = {
+    "X-RateLimit-Limit": "Requests allowed in the current window",
+    "X-RateLimit-Remaining": "Requests left in it",
+    "X-RateLimit-Reset": "When it resets (Unix time, seconds)",
+    "RateLimit-Policy": "Every limit that applies (IETF RateLimit fields)",
+    "RateLimit": "The most relevant limit: remaining requests and seconds to its reset",
+    "Retry-After": "On a 429: seconds to wait",
+}
+
+
 def rate_limit_headers(limiter: Limiter, response: Response) -> Response:
     """X-RateLimit-*, RateLimit-Policy and RateLimit on every limited response; Retry-After on 429.
 

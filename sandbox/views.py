@@ -31,6 +31,7 @@ def apply_limits(limiter: Limiter) -> None:
 
 @catalog_blp.route("/categories")
 class Categories(MethodView):
+    @catalog_blp.operation("listSandboxCategories")
     @catalog_blp.response(200, schemas.CategoriesSchema)
     @catalog_blp.doc(security=[{"Apikey": []}, {}])
     def get(self):
@@ -40,6 +41,7 @@ class Categories(MethodView):
 
 @catalog_blp.route("/zones")
 class Zones(MethodView):
+    @catalog_blp.operation("listSandboxZones")
     @catalog_blp.arguments(schemas.ZoneKindQuerySchema, location="query")
     @catalog_blp.response(200, schemas.FeatureCollectionSchema)
     @catalog_blp.doc(security=[{"Apikey": []}, {}])
@@ -50,6 +52,7 @@ class Zones(MethodView):
 
 @reports_blp.route("/reports")
 class TestReports(MethodView):
+    @reports_blp.operation("createTestReport", export.ReportRejected)
     @json_body()
     @reports_blp.response(201, schemas.TestReportSchema)
     @reports_blp.doc(security=[{"Apikey": []}])
@@ -60,12 +63,14 @@ class TestReports(MethodView):
         result = export.preview_report(session, request.get_json(), now=now)
         return services.add_test_report(session, g.caller.team_id, result, now=now)
 
+    @reports_blp.operation("listTestReports")
     @reports_blp.response(200, schemas.TestReportListSchema)
     @reports_blp.doc(security=[{"Apikey": []}])
     def get(self):
         """Your team's test reports, newest first, with their routing decisions"""
         return {"items": services.list_test_reports(db_session(), g.caller.team_id)}
 
+    @reports_blp.operation("resetTestReports")
     @reports_blp.response(200, schemas.ResetSchema)
     @reports_blp.doc(security=[{"Apikey": []}])
     def delete(self):

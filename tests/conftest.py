@@ -163,6 +163,20 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture
+def wsgi_app(app, settings, database):
+    """The app as ``wsgi.py`` serves it: the backend, the sandbox mounted at /sandbox."""
+    from sandbox.app import create_sandbox_app, mount
+
+    mount(app, create_sandbox_app(settings, database=database))
+    return app
+
+
+@pytest.fixture
+def wsgi_client(wsgi_app):
+    return wsgi_app.test_client()
+
+
 class MailBox:
     """What a real SMTP server (aiosmtpd, on 127.0.0.1) received."""
 

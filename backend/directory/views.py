@@ -9,6 +9,7 @@ from backend import deps
 from backend.db import utcnow
 from backend.directory import admin, agents, schemas, services
 from backend.directory.auth import current_admin, current_agent
+from backend.errors import NotFound
 from backend.http import ID, Blueprint, db_session, json_body, read_only
 
 blp = Blueprint("catalog", __name__, description="Programs, categories and the directorates that handle them")
@@ -16,6 +17,7 @@ blp = Blueprint("catalog", __name__, description="Programs, categories and the d
 
 @blp.route("/programs")
 class Programs(MethodView):
+    @blp.operation("listPrograms")
     @blp.response(200, schemas.ProgramListSchema)
     @read_only
     def get(self):
@@ -25,6 +27,7 @@ class Programs(MethodView):
 
 @blp.route("/categories")
 class Categories(MethodView):
+    @blp.operation("listCategories", (422, "unknown_program"))
     @blp.arguments(schemas.CategoryQuerySchema, location="query")
     @blp.response(200, schemas.CategoryListSchema)
     @read_only
@@ -35,6 +38,7 @@ class Categories(MethodView):
 
 @blp.route("/directorates")
 class Directorates(MethodView):
+    @blp.operation("listDirectorates")
     @blp.response(200, schemas.DirectorateListSchema)
     @read_only
     def get(self):
@@ -44,6 +48,7 @@ class Directorates(MethodView):
 
 @blp.route("/external-bodies")
 class ExternalBodies(MethodView):
+    @blp.operation("listExternalBodies")
     @blp.response(200, schemas.ExternalBodyListSchema)
     @read_only
     def get(self):
@@ -56,10 +61,15 @@ auth_blp = Blueprint("auth", __name__, description="Agents' sign-in: opaque bear
 
 @auth_blp.route("/auth/tokens")
 class Tokens(MethodView):
+    @auth_blp.operation("createToken", agents.BadCredentials, agents.TooManyAttempts)
     @json_body()
     @auth_blp.arguments(schemas.TokenRequestSchema())
     @auth_blp.response(201, schemas.TokenSchema)
-    @auth_blp.alt_response(429, description="Too many failed sign-ins (Retry-After)")
+    @auth_blp.alt_response(
+        429,
+        description="Too many failed sign-ins",
+        headers={"Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}},
+    )
     def post(self, data):
         """Sign in: e-mail and password for a bearer token (valid 12 hours)"""
         agent, token, expires_at = agents.issue_token(
@@ -75,6 +85,7 @@ class Tokens(MethodView):
 
 @auth_blp.route("/auth/tokens/current")
 class CurrentToken(MethodView):
+    @auth_blp.operation("revokeCurrentToken")
     @auth_blp.response(204)
     @auth_blp.doc(security=[{"AgentToken": []}])
     def delete(self):
@@ -88,6 +99,7 @@ admin_blp = Blueprint("admin", __name__, description="Admins: agents and categor
 
 @admin_blp.route("/admin/agents")
 class AdminAgents(MethodView):
+    @admin_blp.operation("listAgents", agents.AdminsOnly)
     @admin_blp.response(200, schemas.AgentListSchema)
     @admin_blp.doc(security=[{"AgentToken": []}])
     def get(self):
@@ -95,6 +107,7 @@ class AdminAgents(MethodView):
         current_admin()
         return {"items": admin.list_agents(db_session())}
 
+    @admin_blp.operation("createAgent", agents.AdminsOnly)
     @json_body()
     @admin_blp.arguments(schemas.AgentCreateSchema())
     @admin_blp.response(201, schemas.AgentOutSchema)
@@ -107,6 +120,7 @@ class AdminAgents(MethodView):
 
 @admin_blp.route(f"/admin/agents/<{ID}:agent_id>")
 class AdminAgent(MethodView):
+    @admin_blp.operation("updateAgent", agents.AdminsOnly, NotFound)
     @json_body()
     @admin_blp.arguments(schemas.AgentUpdateSchema())
     @admin_blp.response(200, schemas.AgentOutSchema)
@@ -119,6 +133,7 @@ class AdminAgent(MethodView):
 
 @admin_blp.route("/admin/categories/<string:code>")
 class AdminCategory(MethodView):
+    @admin_blp.operation("updateCategory", agents.AdminsOnly, NotFound)
     @json_body()
     @admin_blp.arguments(schemas.CategoryUpdateSchema())
     @admin_blp.response(200, schemas.CategorySchema)

@@ -67,6 +67,15 @@ MAX_PHOTOS = 5
 MAX_VIDEOS = 1
 VIDEO_PROGRAMS = ("vigies-eau",)
 STATUS_BY_CODE = {"unsupported_media_type": 415, "media_too_large": 413}
+# What refusing a file answers with (status, code), for the API's document.
+UPLOAD_ERRORS = (
+    (413, "media_too_large"),
+    (415, "unsupported_media_type"),
+    (422, "too_many_files"),
+    (422, "video_not_allowed"),
+    (422, "invalid_media"),
+    (422, "image_too_large"),
+)
 
 
 class UploadRefused(DomainError):

@@ -10,6 +10,8 @@ from flask.views import MethodView
 from backend import deps
 from backend.http import Blueprint, db_session, read_only
 from backend.notifications import reporters, schemas
+from backend.openapi import file_response
+from backend.reports.errors import ReportNotFound
 
 blp = Blueprint(
     "notifications",
@@ -25,8 +27,9 @@ def _wants_html() -> bool:
 
 @blp.route("/reports/<string:reference>/opt-out")
 class OptOut(MethodView):
+    @blp.operation("showOptOutPage", reporters.InvalidOptOutLink, ReportNotFound)
     @blp.arguments(schemas.OptOutQuerySchema, location="query")
-    @blp.response(200, description="A page asking to confirm (French)", content_type="text/html")
+    @blp.doc(responses={"200": file_response("A page asking to confirm (French)", "text/html")})
     @read_only
     def get(self, args, reference: str):
         """The page of the e-mails' opt-out link: it asks to confirm, and changes nothing"""
@@ -41,6 +44,7 @@ class OptOut(MethodView):
         )
         return Response(page, mimetype="text/html")
 
+    @blp.operation("optOut", reporters.InvalidOptOutLink, ReportNotFound)
     @blp.arguments(schemas.OptOutFormSchema, location="form")
     @blp.response(200, schemas.OptedOutSchema)
     def post(self, form, reference: str):

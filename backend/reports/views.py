@@ -23,8 +23,10 @@ from backend.http import (
     read_only,
     uploaded_files,
 )
-from backend.media.services import MediaIntake
-from backend.reports import intake, schemas, services
+from backend.media.services import UPLOAD_ERRORS, MediaIntake, MediaNotFound, MediaNotReady
+from backend.openapi import IDEMPOTENCY_KEY, LOCATION, file_response
+from backend.reports import errors, intake, schemas, services
+from backend.routing.services import NoRoute, OutsideTerritory
 
 blp = Blueprint("reports", __name__, description="Citizen reports: submit, follow, support")
 media_blp = Blueprint("media", __name__, description="Photos' public derivatives (no metadata of any kind)")
@@ -66,6 +68,14 @@ def _report_body() -> tuple[Any, dict[str, list[bytes]]]:
 
 @blp.route("/reports")
 class Reports(MethodView):
+    @blp.operation(
+        "createReport",
+        errors.InvalidIdempotencyKey,
+        errors.IdempotencyConflict,
+        errors.UnknownCategory,
+        OutsideTerritory,
+        NoRoute,
+    )
     @blp.doc(
         requestBody={
             "required": True,
@@ -75,8 +85,8 @@ class Reports(MethodView):
             },
         }
     )
-    @blp.response(201, schemas.ReportCreatedSchema)
-    @blp.alt_response(409, description="Idempotency key reused with a different body")
+    @blp.response(201, schemas.ReportCreatedSchema, headers=LOCATION)
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
     def post(self):
         """Submit a report, as JSON or as multipart with photos (and a video for Vigies de l'Eau)
 
@@ -107,6 +117,7 @@ class Reports(MethodView):
         location = url_for("reports.ReportDetail", reference=submission.report.reference)
         return submission, 201, {"Location": location}
 
+    @blp.operation("listReports", (422, "unknown_category"), (422, "unknown_program"), (422, "invalid_cursor"))
     @blp.arguments(schemas.ReportQuerySchema(), location="query")
     @blp.response(200, schemas.ReportListSchema)
     @read_only
@@ -126,6 +137,7 @@ class Reports(MethodView):
 
 @blp.route("/reports/<string:reference>")
 class ReportDetail(MethodView):
+    @blp.operation("getReport", errors.ReportNotFound)
     @blp.response(200, schemas.ReportReadSchema)
     @blp.doc(security=[{"ReporterToken": []}, {}])
     @read_only
@@ -140,6 +152,11 @@ class ReportDetail(MethodView):
 
 @blp.route("/reports/<string:reference>/media")
 class ReportMedia(MethodView):
+    @blp.operation(
+        "addReportMedia",
+        errors.ReportNotFound,
+        *UPLOAD_ERRORS,
+    )
     @blp.doc(
         requestBody={"required": True, "content": {"multipart/form-data": {"schema": schemas.MediaUploadSchema}}},
         security=[{"ReporterToken": []}],
@@ -153,6 +170,7 @@ class ReportMedia(MethodView):
 
 @blp.route("/reports/<string:reference>/supports")
 class Supports(MethodView):
+    @blp.operation("supportReport", errors.ReportNotFound, errors.ReportClosed)
     @json_body(max_bytes=4 * 1024)
     @blp.arguments(schemas.SupportInSchema())
     @blp.response(201, schemas.SupportOutSchema)
@@ -165,7 +183,19 @@ class Supports(MethodView):
 
 @media_blp.route(f"/media/<{ID}:media_id>/<string:variant>")
 class Derivative(MethodView):
-    @media_blp.response(200, description="The JPEG derivative", content_type="image/jpeg")
+    @media_blp.operation("getMediaFile", MediaNotFound, MediaNotReady)
+    @media_blp.doc(
+        responses={
+            "200": file_response(
+                "The derivative, without metadata of any kind (immutable: cache it)",
+                "image/jpeg",
+                "video/mp4",
+                "video/quicktime",
+                headers={"ETag": {"description": "The content's SHA-256", "schema": {"type": "string"}}},
+            ),
+            "304": {"description": "Not modified (If-None-Match)"},
+        }
+    )
     @read_only
     def get(self, media_id: int, variant: str):
         """A photo's derivative (`thumb` 320 px, `display` 1600 px) or a published `video`, without metadata"""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from backend.directory.agents import AdminsOnly
 from backend.directory.auth import current_admin
+from backend.errors import NotFound
 from backend.http import Blueprint, db_session, json_body
 from backend.routing import admin, schemas
 
@@ -13,6 +15,7 @@ blp = Blueprint("routing_admin", __name__, description="Admins: the routing rule
 
 @blp.route("/admin/routing-rules")
 class AdminRules(MethodView):
+    @blp.operation("listRoutingRules", AdminsOnly)
     @blp.response(200, schemas.RuleListSchema)
     @blp.doc(security=[{"AgentToken": []}])
     def get(self):
@@ -23,6 +26,7 @@ class AdminRules(MethodView):
 
 @blp.route("/admin/routing-rules/<string:code>")
 class AdminRule(MethodView):
+    @blp.operation("updateRoutingRule", AdminsOnly, NotFound)
     @json_body()
     @blp.arguments(schemas.RuleUpdateSchema())
     @blp.response(200, schemas.RuleSchema)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backend.errors import DomainError
+from backend.reports.errors import ReportNotFound
 
 
 class InvalidTransition(DomainError):
@@ -57,3 +58,7 @@ class BulkRefused(DomainError):
     code = "bulk_refused"
     status = 409
     message = "Some reports refuse this action: none was changed."
+
+
+# What every change of a report can meet (for the API's document).
+CHANGE_ERRORS = (ReportNotFound, StaleReport, VersionRequired)

@@ -47,6 +47,13 @@ FILTERS = (
     "assigned",
 )
 
+# What a filter refuses (status, code), for the API's document.
+FILTER_ERRORS = (
+    (422, "unknown_category"),
+    (422, "unknown_program"),
+    (422, "unknown_unit"),
+    (422, "unknown_agent"),
+)
 
 # What a queue row shows: plain columns, no JSON to parse, no ORM object to build (a page of 50
 # is read at every scroll of every agent).

@@ -12,9 +12,12 @@ from backend import deps
 from backend.db import INT_MAX, utcnow
 from backend.directory.auth import current_agent
 from backend.http import ID, Blueprint, db_session, json_body, read_only, uploaded_files
+from backend.media.services import UPLOAD_ERRORS, MediaNotFound, NotHeld, UnreadableVideo
+from backend.openapi import ETAG, IF_MATCH, file_response
+from backend.reports.errors import ReportNotFound
 from backend.reports.schemas import MediaListSchema, MediaUploadSchema, MediaViewSchema, media_view
 from backend.reports.views import media_intake
-from backend.triage import access, moves, schemas, stats
+from backend.triage import access, errors, moves, schemas, stats
 from backend.triage import media as agent_media
 from backend.triage import queue as triage_queue
 
@@ -44,6 +47,11 @@ def _filters(args: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/triage/reports")
 class Queue(MethodView):
+    @blp.operation(
+        "listTriageReports",
+        *triage_queue.FILTER_ERRORS,
+        (422, "invalid_cursor"),
+    )
     @blp.arguments(schemas.QueueQuerySchema(), location="query")
     @blp.doc(security=[{"AgentToken": []}])
     @blp.response(
@@ -73,8 +81,12 @@ class Queue(MethodView):
 
 @blp.route("/triage/reports.csv")
 class QueueCsv(MethodView):
+    @blp.operation(
+        "exportTriageReportsCsv",
+        *triage_queue.FILTER_ERRORS,
+    )
     @blp.arguments(schemas.QueueQuerySchema(), location="query")
-    @blp.response(200, description="UTF-8 CSV with a header row, streamed", content_type="text/csv")
+    @blp.doc(responses={"200": file_response("UTF-8 CSV with a header row, streamed", "text/csv")})
     @blp.doc(security=[{"AgentToken": []}])
     @read_only
     def get(self, args):
@@ -88,6 +100,7 @@ class QueueCsv(MethodView):
 
 @blp.route("/triage/reports/bulk")
 class Bulk(MethodView):
+    @blp.operation("bulkUpdateTriageReports", errors.SupervisorsOnly, errors.BulkRefused)
     @json_body()
     @blp.arguments(schemas.BulkSchema())
     @blp.response(200, schemas.BulkResultSchema, description="The reports changed (all, or none: 409 with the reasons)")
@@ -113,7 +126,8 @@ class Bulk(MethodView):
 
 @blp.route("/triage/reports/<string:reference>")
 class TriageReport(MethodView):
-    @blp.response(200, schemas.TriageReportDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.operation("getTriageReport", ReportNotFound)
+    @blp.response(200, schemas.TriageReportDetailSchema, headers=ETAG)
     @blp.doc(security=[{"AgentToken": []}])
     @read_only
     def get(self, reference: str):
@@ -124,10 +138,17 @@ class TriageReport(MethodView):
 
 @blp.route("/triage/reports/<string:reference>/transitions")
 class Transitions(MethodView):
+    @blp.operation(
+        "transitionReport",
+        *errors.CHANGE_ERRORS,
+        errors.InvalidTransition,
+        errors.NoteRequired,
+    )
     @json_body()
     @blp.arguments(schemas.TransitionSchema())
-    @blp.response(200, schemas.TriageReportSchema, description="The report after the move")
+    @blp.response(200, schemas.TriageReportSchema, description="The report after the move", headers=ETAG)
     @blp.doc(security=[{"AgentToken": []}])
+    @blp.doc(parameters=[IF_MATCH])
     def post(self, data, reference: str):
         """Move a report along the workflow (If-Match: its ETag, or a version field); traced"""
         report = moves.transition(
@@ -147,9 +168,10 @@ class Transitions(MethodView):
 
 @blp.route("/triage/reports/<string:reference>/notes")
 class Notes(MethodView):
+    @blp.operation("addReportNote", ReportNotFound)
     @json_body()
     @blp.arguments(schemas.NoteSchema())
-    @blp.response(201, schemas.TriageReportSchema, description="The report with the note on its trail")
+    @blp.response(201, schemas.TriageReportSchema, description="The report with the note on its trail", headers=ETAG)
     @blp.doc(security=[{"AgentToken": []}])
     def post(self, data, reference: str):
         """Add a note: public (on the public timeline) or internal (agents only)"""
@@ -161,10 +183,18 @@ class Notes(MethodView):
 
 @blp.route("/triage/reports/<string:reference>/assignment")
 class Assignment(MethodView):
+    @blp.operation(
+        "assignReport",
+        *errors.CHANGE_ERRORS,
+        errors.SupervisorsOnly,
+        errors.UnknownAgent,
+        errors.UnknownUnit,
+    )
     @json_body()
     @blp.arguments(schemas.AssignmentSchema())
-    @blp.response(200, schemas.TriageReportSchema, description="The report, assigned")
+    @blp.response(200, schemas.TriageReportSchema, description="The report, assigned", headers=ETAG)
     @blp.doc(security=[{"AgentToken": []}])
+    @blp.doc(parameters=[IF_MATCH])
     def put(self, data, reference: str):
         """Assign the report to an agent of its directorate (or to nobody), and/or to a unit of it (supervisors)"""
         report = moves.assign(
@@ -182,10 +212,15 @@ class Assignment(MethodView):
 
 @blp.route("/triage/reports/<string:reference>/priority")
 class Priority(MethodView):
+    @blp.operation(
+        "setReportPriority",
+        *errors.CHANGE_ERRORS,
+    )
     @json_body()
     @blp.arguments(schemas.PrioritySchema())
-    @blp.response(200, schemas.TriageReportSchema, description="The report with its new priority")
+    @blp.response(200, schemas.TriageReportSchema, description="The report with its new priority", headers=ETAG)
     @blp.doc(security=[{"AgentToken": []}])
+    @blp.doc(parameters=[IF_MATCH])
     def put(self, data, reference: str):
         """Set the report's priority: low, normal, high, urgent"""
         report = moves.set_priority(
@@ -196,10 +231,18 @@ class Priority(MethodView):
 
 @blp.route("/triage/reports/<string:reference>/reroute")
 class Reroute(MethodView):
+    @blp.operation(
+        "rerouteReport",
+        *errors.CHANGE_ERRORS,
+        errors.SupervisorsOnly,
+        errors.NoteRequired,
+        errors.RerouteRefused,
+    )
     @json_body()
     @blp.arguments(schemas.RerouteSchema())
-    @blp.response(200, schemas.TriageReportSchema, description="The report, now in another queue")
+    @blp.response(200, schemas.TriageReportSchema, description="The report, now in another queue", headers=ETAG)
     @blp.doc(security=[{"AgentToken": []}])
+    @blp.doc(parameters=[IF_MATCH])
     def post(self, data, reference: str):
         """Reroute a report to another unit or directorate, saying why (supervisors)"""
         report = moves.reroute(
@@ -217,6 +260,7 @@ class Reroute(MethodView):
 
 @blp.route("/triage/stats")
 class Stats(MethodView):
+    @blp.operation("getTriageStats")
     @blp.arguments(schemas.StatsQuerySchema(), location="query")
     @blp.response(200, schemas.StatsSchema, description="Counts by status, category, unit; median hours")
     @blp.doc(security=[{"AgentToken": []}])
@@ -230,6 +274,11 @@ class Stats(MethodView):
 
 @blp.route("/triage/reports/<string:reference>/media")
 class AgentMedia(MethodView):
+    @blp.operation(
+        "addTriageReportMedia",
+        ReportNotFound,
+        *UPLOAD_ERRORS,
+    )
     @blp.doc(
         requestBody={"required": True, "content": {"multipart/form-data": {"schema": MediaUploadSchema}}},
         security=[{"AgentToken": []}],
@@ -245,7 +294,21 @@ class AgentMedia(MethodView):
 
 @blp.route(f"/triage/media/<{ID}:media_id>/original")
 class Original(MethodView):
-    @blp.response(200, description="The file as received (private)", content_type="application/octet-stream")
+    @blp.operation("getMediaOriginal", MediaNotFound)
+    @blp.doc(
+        responses={
+            "200": file_response(
+                "The file as received (private: never cache it)",
+                "image/jpeg",
+                "image/png",
+                "image/webp",
+                "image/heic",
+                "video/mp4",
+                "video/quicktime",
+                headers={"ETag": {"description": "The file's SHA-256", "schema": {"type": "string"}}},
+            )
+        }
+    )
     @blp.doc(security=[{"AgentToken": []}])
     @read_only
     def get(self, media_id: int):
@@ -256,6 +319,7 @@ class Original(MethodView):
 
 @blp.route(f"/triage/media/<{ID}:media_id>/publication")
 class Publication(MethodView):
+    @blp.operation("publishMedia", MediaNotFound, NotHeld, UnreadableVideo)
     @blp.response(200, MediaViewSchema, description="The medium as the public now sees it")
     @blp.doc(security=[{"AgentToken": []}])
     def post(self, media_id: int):
@@ -266,6 +330,7 @@ class Publication(MethodView):
         )
         return media_view(media, sensitive=report.sensitive)
 
+    @blp.operation("unpublishMedia", MediaNotFound, NotHeld)
     @blp.response(200, MediaViewSchema, description="The medium as the public now sees it")
     @blp.doc(security=[{"AgentToken": []}])
     def delete(self, media_id: int):

@@ -12,6 +12,7 @@ blp = Blueprint("zones", __name__, description="Zones: département, communes, t
 
 @blp.route("/zones")
 class Zones(MethodView):
+    @blp.operation("listZones", (422, "unknown_zone_kind"), (422, "invalid_cursor"))
     @blp.arguments(schemas.ZoneQuerySchema, location="query")
     @blp.response(200, schemas.ZoneCollectionSchema)
     @read_only
@@ -29,6 +30,7 @@ class Zones(MethodView):
 
 @blp.route("/zones/<string:kind>/<string:code>")
 class ZoneDetail(MethodView):
+    @blp.operation("getZone", services.ZoneNotFound)
     @blp.response(200, schemas.ZoneFeatureSchema)
     @read_only
     def get(self, kind: str, code: str):
