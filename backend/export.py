@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from backend.directory import services as directory
 from backend.directory.schemas import CategorySchema
 from backend.errors import InvalidFields
+from backend.fields import ResponseSchema
 from backend.reports import intake
 from backend.reports import schemas as report_schemas
 from backend.routing.services import Router
@@ -27,12 +28,40 @@ from backend.zones import services as zones
 from backend.zones.models import ZONE_KINDS
 
 EXPORT_VERSION = 1
-__all__ = ["EXPORT_VERSION", "ZONE_KINDS", "ReportRejected", "categories", "preview_report", "zones_of_kind"]
+__all__ = [
+    "EXPORT_VERSION",
+    "ZONE_KINDS",
+    "CategoryShape",
+    "PreviewShape",
+    "ReportPayloadShape",
+    "ReportRejected",
+    "ZoneFeatureShape",
+    "categories",
+    "preview_report",
+    "zones_of_kind",
+]
 MAX_ZONES = 200
 
 # The sandbox routes with the same rules as intake; the table follows every change at once.
 _router = Router(refresh_seconds=0.0)
 _create_schema = report_schemas.ReportCreateSchema()
+
+
+# The shapes of this seam, for the sandbox's document (marshmallow schemas: dump only).
+CategoryShape = CategorySchema
+ZoneFeatureShape = zone_schemas.ZoneFeatureSchema
+ReportPayloadShape = report_schemas.ReportCreateSchema
+
+
+class PreviewShape(ResponseSchema):
+    """What the real intake would answer to a report, without reference or reporter token."""
+
+    category = ma.fields.Nested(report_schemas.CodeNameSchema, required=True)
+    program = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, metadata={"enum": ["open", "referred"]})
+    location = ma.fields.Nested(report_schemas.PublicLocationSchema, required=True)
+    routing = ma.fields.Nested(report_schemas.RoutingSchema, required=True)
+    export_version = ma.fields.Integer(required=True)
 
 
 class ReportRejected(InvalidFields):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from backend import export
 from backend.export import ZONE_KINDS
 from backend.fields import ResponseSchema
 
@@ -15,8 +16,8 @@ class ZoneKindQuerySchema(ma.Schema):
 class TestReportSchema(ResponseSchema):
     id = ma.fields.Integer(required=True)
     created_at = ma.fields.DateTime(required=True)
-    result = ma.fields.Dict(
-        required=True, metadata={"description": "What the real intake would answer: category, status, routing"}
+    result = ma.fields.Nested(
+        export.PreviewShape, required=True, metadata={"description": "What the real intake would answer"}
     )
 
 
@@ -29,9 +30,9 @@ class ResetSchema(ResponseSchema):
 
 
 class CategoriesSchema(ResponseSchema):
-    items = ma.fields.List(ma.fields.Dict(), required=True)
+    items = ma.fields.List(ma.fields.Nested(export.CategoryShape), required=True)
 
 
 class FeatureCollectionSchema(ResponseSchema):
-    type = ma.fields.String(required=True)
-    features = ma.fields.List(ma.fields.Dict(), required=True)
+    type = ma.fields.String(required=True, metadata={"enum": ["FeatureCollection"]})
+    features = ma.fields.List(ma.fields.Nested(export.ZoneFeatureShape), required=True)

@@ -33,7 +33,7 @@ def apply_limits(limiter: Limiter) -> None:
 class Categories(MethodView):
     @catalog_blp.operation("listSandboxCategories")
     @catalog_blp.response(200, schemas.CategoriesSchema)
-    @catalog_blp.doc(security=[{"Apikey": []}, {}])
+    @catalog_blp.doc(security=[{"ApikeyHeader": []}, {"ApikeyAuthorization": []}, {}])
     def get(self):
         """Categories and their attribute definitions"""
         return {"items": export.categories(db_session())}
@@ -44,7 +44,7 @@ class Zones(MethodView):
     @catalog_blp.operation("listSandboxZones")
     @catalog_blp.arguments(schemas.ZoneKindQuerySchema, location="query")
     @catalog_blp.response(200, schemas.FeatureCollectionSchema)
-    @catalog_blp.doc(security=[{"Apikey": []}, {}])
+    @catalog_blp.doc(security=[{"ApikeyHeader": []}, {"ApikeyAuthorization": []}, {}])
     def get(self, args):
         """Zones of one kind (GeoJSON)"""
         return export.zones_of_kind(db_session(), args["kind"])
@@ -52,10 +52,19 @@ class Zones(MethodView):
 
 @reports_blp.route("/reports")
 class TestReports(MethodView):
-    @reports_blp.operation("createTestReport", export.ReportRejected)
+    @reports_blp.operation(
+        "createTestReport",
+        export.ReportRejected,
+        (422, "unknown_category"),
+        (422, "outside_territory"),
+        (422, "no_route"),
+    )
     @json_body()
+    @reports_blp.doc(
+        requestBody={"required": True, "content": {"application/json": {"schema": export.ReportPayloadShape}}}
+    )
     @reports_blp.response(201, schemas.TestReportSchema)
-    @reports_blp.doc(security=[{"Apikey": []}])
+    @reports_blp.doc(security=[{"ApikeyHeader": []}, {"ApikeyAuthorization": []}])
     def post(self):
         """Submit a test report: same body, validation and routing as POST /api/v1/reports"""
         now = datetime.now(UTC)
@@ -65,14 +74,14 @@ class TestReports(MethodView):
 
     @reports_blp.operation("listTestReports")
     @reports_blp.response(200, schemas.TestReportListSchema)
-    @reports_blp.doc(security=[{"Apikey": []}])
+    @reports_blp.doc(security=[{"ApikeyHeader": []}, {"ApikeyAuthorization": []}])
     def get(self):
         """Your team's test reports, newest first, with their routing decisions"""
         return {"items": services.list_test_reports(db_session(), g.caller.team_id)}
 
     @reports_blp.operation("resetTestReports")
     @reports_blp.response(200, schemas.ResetSchema)
-    @reports_blp.doc(security=[{"Apikey": []}])
+    @reports_blp.doc(security=[{"ApikeyHeader": []}, {"ApikeyAuthorization": []}])
     def delete(self):
         """Reset your team's space: delete its test reports"""
         return {"deleted": services.reset_test_reports(db_session(), g.caller.team_id)}

@@ -15,6 +15,7 @@ from backend.http import (
     ID,
     Blueprint,
     InvalidJson,
+    UnsupportedMediaType,
     authorization,
     check_json_request,
     db_session,
@@ -66,56 +67,55 @@ def _report_body() -> tuple[Any, dict[str, list[bytes]]]:
         raise InvalidJson(errors={"json": [f"invalid JSON: {exc}"]}) from exc
 
 
+CREATE_ERRORS = (
+    errors.InvalidIdempotencyKey,
+    errors.IdempotencyConflict,
+    errors.UnknownCategory,
+    OutsideTerritory,
+    NoRoute,
+)
+
+
+def _submit() -> tuple[Any, int, dict[str, str]]:
+    """Parse the submission (JSON, or multipart with files), submit it, answer 201 and its Location."""
+    payload, files = _report_body()
+    try:
+        data = _CREATE.load(payload)
+    except ma.ValidationError as exc:
+        raise InvalidFields(errors={"json": exc.messages}) from exc
+    context = deps.current()
+    submission = intake.submit_report(
+        db_session(),
+        data,
+        payload=payload,
+        files=files,
+        idempotency_key=request.headers.get(intake.IDEMPOTENCY_HEADER),
+        router=context.router,
+        media=media_intake(),
+        queue=context.queue,
+        secret_key=context.settings.secret_key,
+        now=utcnow(),
+    )
+    location = url_for("reports.ReportDetail", reference=submission.report.reference)
+    return submission, 201, {"Location": location}
+
+
 @blp.route("/reports")
 class Reports(MethodView):
-    @blp.operation(
-        "createReport",
-        errors.InvalidIdempotencyKey,
-        errors.IdempotencyConflict,
-        errors.UnknownCategory,
-        OutsideTerritory,
-        NoRoute,
-    )
-    @blp.doc(
-        requestBody={
-            "required": True,
-            "content": {
-                "application/json": {"schema": schemas.ReportCreateSchema},
-                "multipart/form-data": {"schema": schemas.ReportMultipartSchema},
-            },
-        }
-    )
+    @blp.operation("createReport", *CREATE_ERRORS)
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": schemas.ReportCreateSchema}}})
     @blp.response(201, schemas.ReportCreatedSchema, headers=LOCATION)
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
     def post(self):
-        """Submit a report, as JSON or as multipart with photos (and a video for Vigies de l'Eau)
+        """Submit a report (JSON)
 
         The report is validated, checked to be in Seine-Saint-Denis, routed to the directorate
         responsible for it, and stored. Send an `Idempotency-Key` header (or a `client_id`) to retry
-        safely: the same request returns the same report. With multipart, the report's JSON goes in
-        the `report` field, photos in `photos` (up to 5), a video in `video`; a report without a
-        location takes the first photo's GPS position.
+        safely: the same request returns the same report. To send photos (or a video) with it, use
+        `createReportWithFiles` (`POST /reports/with-files`); this path takes the same multipart body
+        too, for clients written before that operation existed.
         """
-        payload, files = _report_body()
-        try:
-            data = _CREATE.load(payload)
-        except ma.ValidationError as exc:
-            raise InvalidFields(errors={"json": exc.messages}) from exc
-        context = deps.current()
-        submission = intake.submit_report(
-            db_session(),
-            data,
-            payload=payload,
-            files=files,
-            idempotency_key=request.headers.get(intake.IDEMPOTENCY_HEADER),
-            router=context.router,
-            media=media_intake(),
-            queue=context.queue,
-            secret_key=context.settings.secret_key,
-            now=utcnow(),
-        )
-        location = url_for("reports.ReportDetail", reference=submission.report.reference)
-        return submission, 201, {"Location": location}
+        return _submit()
 
     @blp.operation("listReports", (422, "unknown_category"), (422, "unknown_program"), (422, "invalid_cursor"))
     @blp.arguments(schemas.ReportQuerySchema(), location="query")
@@ -133,6 +133,27 @@ class Reports(MethodView):
             statuses=args.get("status"),
             since=args.get("since"),
         )
+
+
+@blp.route("/reports/with-files")
+class ReportsWithFiles(MethodView):
+    @blp.operation("createReportWithFiles", *CREATE_ERRORS, *UPLOAD_ERRORS)
+    @blp.doc(
+        requestBody={"required": True, "content": {"multipart/form-data": {"schema": schemas.ReportMultipartSchema}}}
+    )
+    @blp.response(201, schemas.ReportCreatedSchema, headers=LOCATION)
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    def post(self):
+        """Submit a report with photos (and a video for Vigies de l'Eau), as multipart
+
+        The same submission as `createReport`, its JSON in the `report` field, up to 5 `photos`
+        (JPEG, PNG, WebP, HEIC) and one `video` (MP4, QuickTime; Vigies de l'Eau). A report without
+        a location takes the first photo's GPS position. The same `Idempotency-Key` rules apply:
+        a retry with the same JSON and the same files gets the same report.
+        """
+        if request.mimetype != "multipart/form-data":
+            raise UnsupportedMediaType(errors={"headers": {"Content-Type": ["must be multipart/form-data"]}})
+        return _submit()
 
 
 @blp.route("/reports/<string:reference>")

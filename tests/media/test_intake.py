@@ -24,13 +24,13 @@ def client(app):
     return app.test_client()
 
 
-def post_multipart(client, payload, photos=(), video=None, headers=None):
+def post_multipart(client, payload, photos=(), video=None, headers=None, path="/api/v1/reports/with-files"):
     data = {"report": json.dumps(payload)}
     if photos:
         data["photos"] = [(io.BytesIO(content), name) for name, content in photos]
     if video is not None:
         data["video"] = (io.BytesIO(video), "clip.mp4")
-    return client.post("/api/v1/reports", data=data, content_type="multipart/form-data", headers=headers or {})
+    return client.post(path, data=data, content_type="multipart/form-data", headers=headers or {})
 
 
 def counts(session):
@@ -168,3 +168,12 @@ def test_a_multipart_body_without_the_report_field_is_422(client, session):
 def test_derivatives_of_unknown_or_unready_media(client, session):
     assert client.get("/api/v1/media/999/thumb").get_json()["code"] == "media_not_found"
     assert client.get("/api/v1/media/1/original").status_code == 404
+
+
+def test_clients_written_before_with_files_still_send_multipart_to_reports(client):
+    photos = [("IMG_0042.jpg", files.jpeg_from_phone())]
+    response = post_multipart(client, report_payload(), photos=photos, path="/api/v1/reports")
+    assert response.status_code == 201, response.get_json()
+    assert len(response.get_json()["media"]) == 1
+    as_json = client.post("/api/v1/reports/with-files", json=report_payload())
+    assert (as_json.status_code, as_json.get_json()["code"]) == (415, "unsupported_media_type")
