@@ -48,7 +48,15 @@ _create_schema = report_schemas.ReportCreateSchema()
 
 
 # The shapes of this seam, for the sandbox's document (marshmallow schemas: dump only).
-CategoryShape = CategorySchema
+
+
+class CategoryShape(CategorySchema):
+    """A category as :func:`categories` yields it (plain keys, where the catalog's schema reads a model)."""
+
+    program = ma.fields.String(required=True)
+    directorate = ma.fields.String(required=True)
+
+
 ZoneFeatureShape = zone_schemas.ZoneFeatureSchema
 ReportPayloadShape = report_schemas.ReportCreateSchema
 

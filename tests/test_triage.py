@@ -238,6 +238,8 @@ def test_versions_no_report_can_have_are_refused_without_touching_the_report(cli
     assert "version" in body.get_json()["errors"]["json"]
     header = client.put(f"{base}/priority", json={"priority": "high"}, headers={**dvd, "If-Match": f'"{10**20}"'})
     assert (header.status_code, header.get_json()["code"]) == (412, "stale_report")
+    empty = client.put(f"{base}/priority", json={"priority": "high"}, headers={**dvd, "If-Match": '""'})
+    assert (empty.status_code, empty.get_json()["code"]) == (428, "version_required")
     assert client.get(base, headers=dvd).get_json()["priority"] == "normal"
 
 

@@ -30,7 +30,7 @@ def _version(data: dict[str, Any]) -> int | None:
     if data.get("version") is not None:
         return data["version"]
     for tag in request.if_match.as_set():
-        if tag.isdigit():
+        if tag and tag.isdigit():  # an empty tag (If-Match: "") is no version
             # A version no report can have is simply not the current one (412), not a database error.
             return int(tag) if len(tag) <= 10 and int(tag) <= INT_MAX else 0
     return None
