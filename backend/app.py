@@ -10,18 +10,22 @@ from backend import cli, deps, health, http, logs
 from backend.config import Settings
 from backend.db import Database
 from backend.directory.agents import Throttle
+from backend.directory.models import ROLES
 from backend.directory.views import admin_blp, auth_blp
 from backend.directory.views import blp as directory_blp
 from backend.mail import make_mailer
+from backend.media.models import MEDIA_KINDS, MEDIA_STATUSES
 from backend.notifications.views import blp as notifications_blp
 from backend.openapi import ContractPlugin
 from backend.queue import InlineQueue, RqQueue
+from backend.reports.models import PRIORITIES, STATUSES
 from backend.reports.views import blp as reports_blp
 from backend.reports.views import media_blp
 from backend.routing.services import Router
 from backend.routing.views import blp as routing_admin_blp
 from backend.storage import make_storage
 from backend.triage.views import blp as triage_blp
+from backend.zones.models import ZONE_KINDS
 from backend.zones.views import blp as zones_blp
 
 API_PREFIX = "/api/v1"
@@ -91,7 +95,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             token_errors={
                 "AgentToken": {401: ["token_missing", "token_invalid"]},
                 "ReporterToken": {401: ["reporter_token_missing", "invalid_reporter_token"]},
-            }
+            },
+            enums={
+                "ReportStatus": STATUSES,
+                "PriorityLevel": PRIORITIES,
+                "MediaKind": MEDIA_KINDS,
+                "MediaStatus": MEDIA_STATUSES,
+                "ZoneKind": ZONE_KINDS,
+                "Role": ROLES,
+            },
         ),
     )
     api.spec.components.security_scheme(

@@ -9,6 +9,7 @@ view gave only a summary. A document missing an ``operationId`` is refused when 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from apispec import BasePlugin
@@ -58,14 +59,34 @@ class ContractPlugin(BasePlugin):
         token_errors: dict[str, dict[int, list[str]]] | None = None,
         extra_errors: dict[int, list[str]] | None = None,
         extra_headers: dict[str, Any] | None = None,
+        enums: dict[str, Sequence[str]] | None = None,
     ):
         super().__init__()
         self.token_errors = token_errors or {}
         self.extra_errors = extra_errors or {}
         self.extra_headers = extra_headers or {}
+        self.enums = {name: list(values) for name, values in (enums or {}).items()}
 
     def init_spec(self, spec: Any) -> None:
         super().init_spec(spec)
+        # Each enum declared once, as a component every field with those values refers to: a
+        # generated client gets one ReportStatus type, not one per schema that shows a status.
+        for name, values in self.enums.items():
+            spec.components.schema(name, {"type": "string", "enum": values})
+        by_values = {tuple(values): name for name, values in self.enums.items()}
+
+        def enum_reference(converter: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+            name = by_values.get(tuple(ret.get("enum") or ()))
+            if name is None:
+                return {}
+            nullable = isinstance(ret.get("type"), list) and "null" in ret["type"]
+            ret.pop("type", None)
+            ret.pop("enum", None)
+            reference = {"$ref": f"#/components/schemas/{name}"}
+            return {"anyOf": [reference, {"type": "null"}]} if nullable else reference
+
+        marshmallow = next(plugin for plugin in spec.plugins if hasattr(plugin, "converter"))
+        marshmallow.converter.add_attribute_function(enum_reference)
         spec.components.parameter(
             "RequestId",
             "header",

@@ -105,3 +105,17 @@ def test_headers_and_security_are_declared(wsgi_client):
     listing = sandbox["paths"]["/api/v1/reports"]["get"]
     assert {"quota_exceeded", "rate_limited"} == set(listing["responses"]["429"]["x-error-codes"])
     assert "X-RateLimit-Remaining" in listing["responses"]["200"]["headers"]
+
+
+def test_each_enum_is_declared_once_and_referred_to(wsgi_client):
+    spec = wsgi_client.get("/api/v1/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    assert schemas["ReportStatus"]["enum"][:2] == ["received", "open"]
+    status = {"$ref": "#/components/schemas/ReportStatus"}
+    for name in ("ReportPublic", "QueueItem"):
+        assert schemas[name]["properties"]["status"] == status, name
+    assert schemas["Transition"]["properties"]["to"] == status
+    listing = spec["paths"]["/api/v1/reports"]["get"]["parameters"]
+    (param,) = [p for p in listing if p.get("name") == "status"]
+    assert param["schema"] == {"type": "array", "items": status}
+    assert (param["style"], param["explode"]) == ("form", True)  # repeated, the way generated clients send it
