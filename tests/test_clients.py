@@ -1,6 +1,7 @@
 """App developers' clients, generated from the OpenAPI documents as the README says, with no
-warning, and the example program of sandbox/examples/python run on its generated client against
-a live server: list categories, submit with an idempotency key, read with the reporter token,
+warning, and the example programs of sandbox/examples run on them against a live server (Python
+on openapi-python-client's client; TypeScript on openapi-typescript's types, compiled with
+tsc --strict): list categories, submit with an idempotency key, read with the reporter token,
 add a photo, and an agent acknowledges the report."""
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ BIN = Path(sys.executable).parent
 AGENT, PASSWORD = "agent.exemple@seinesaintdenis.fr", "correct horse battery staple"
 AGENT_ARGS = ("--email", AGENT, "--directorate", "DVD", "--password-stdin")
 DOCUMENTS = (("/api/v1/openapi.json", "signal93_client"), ("/sandbox/api/v1/openapi.json", "sandbox_client"))
+
+
+def example_env(base: str) -> dict[str, str]:
+    return {"SIGNAL93_URL": base, "SIGNAL93_AGENT_EMAIL": AGENT, "SIGNAL93_AGENT_PASSWORD": PASSWORD}
 
 
 @pytest.fixture
@@ -79,9 +84,7 @@ def test_the_python_example_runs_on_clients_generated_without_warning(live_serve
         env={
             "PATH": f"{BIN}:/usr/bin:/bin",
             "PYTHONPATH": str(tmp_path),
-            "SIGNAL93_URL": live_server,
-            "SIGNAL93_AGENT_EMAIL": AGENT,
-            "SIGNAL93_AGENT_PASSWORD": PASSWORD,
+            **example_env(live_server),
         },
     )
     assert run.returncode == 0, run.stdout + run.stderr
@@ -95,3 +98,55 @@ def test_the_python_example_runs_on_clients_generated_without_warning(live_serve
     assert lines[4] == f"acknowledged by {AGENT}: acknowledged, version 2"
     status, report = request("GET", f"{live_server}/api/v1/reports/{reference}")
     assert (status, report["status"], len(report["media"])) == (200, "acknowledged", 1)
+
+
+def npx(*args: str, cwd: Path) -> str:
+    result = subprocess.run(
+        ["npx", "--no-install", *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=NODE_ENV
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+# A field with a default is optional in a request: openapi-typescript's default makes it required.
+TYPESCRIPT_OPTIONS = ("--default-non-nullable", "false")
+NODE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "npm_config_update_notifier": "false"}
+
+
+def test_the_typescript_example_compiles_strict_on_generated_types_and_runs(live_server, tmp_path):
+    project = tmp_path / "typescript"
+    project.mkdir()
+    for name in ("package.json", "package-lock.json", "tsconfig.json", "example.ts"):
+        (project / name).write_bytes((EXAMPLES / "typescript" / name).read_bytes())
+    installed = subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund"], cwd=project, capture_output=True, text=True, timeout=300, env=NODE_ENV
+    )
+    assert installed.returncode == 0, installed.stderr
+    for url, types in (("/api/v1/openapi.json", "signal93.d.ts"), ("/sandbox/api/v1/openapi.json", "sandbox.d.ts")):
+        output = npx(
+            "openapi-typescript", f"{live_server}{url}", "--default-non-nullable", "false", "-o", types, cwd=project
+        )
+        assert "warn" not in output.lower(), output
+    npx("tsc", "--strict", "--noEmit", "sandbox.d.ts", cwd=project)
+    npx("tsc", "--strict", "--noEmit", "-p", ".", cwd=project)
+    npx("tsc", "-p", ".", cwd=project)
+    photo = tmp_path / "nid-de-poule.jpg"
+    photo.write_bytes(files.jpeg_from_phone())
+    run = subprocess.run(
+        ["node", "dist/example.js", str(photo)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **NODE_ENV,
+            "SIGNAL93_URL": live_server,
+            "SIGNAL93_AGENT_EMAIL": AGENT,
+            "SIGNAL93_AGENT_PASSWORD": PASSWORD,
+        },
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "categories: 14, including Nid-de-poule"
+    assert lines[3] == "photos added: 1 (pending)"
+    assert lines[4] == f"acknowledged by {AGENT}: acknowledged, version 2"
