@@ -30,6 +30,7 @@ from backend.zones.models import ZONE_KINDS
 EXPORT_VERSION = 1
 __all__ = [
     "EXPORT_VERSION",
+    "REPORT_EXAMPLE",
     "ZONE_KINDS",
     "CategoryShape",
     "PreviewShape",
@@ -59,6 +60,7 @@ class CategoryShape(CategorySchema):
 
 ZoneFeatureShape = zone_schemas.ZoneFeatureSchema
 ReportPayloadShape = report_schemas.ReportCreateSchema
+REPORT_EXAMPLE = report_schemas.REPORT_EXAMPLE
 
 
 class PreviewShape(ResponseSchema):

@@ -61,7 +61,10 @@ class TestReports(MethodView):
     )
     @json_body()
     @reports_blp.doc(
-        requestBody={"required": True, "content": {"application/json": {"schema": export.ReportPayloadShape}}}
+        requestBody={
+            "required": True,
+            "content": {"application/json": {"schema": export.ReportPayloadShape, "example": export.REPORT_EXAMPLE}},
+        }
     )
     @reports_blp.response(201, schemas.TestReportSchema)
     @reports_blp.doc(security=[{"ApikeyHeader": []}, {"ApikeyAuthorization": []}])

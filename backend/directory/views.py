@@ -63,7 +63,10 @@ auth_blp = Blueprint("auth", __name__, description="Agents' sign-in: opaque bear
 class Tokens(MethodView):
     @auth_blp.operation("createToken", agents.BadCredentials, agents.TooManyAttempts)
     @json_body()
-    @auth_blp.arguments(schemas.TokenRequestSchema())
+    @auth_blp.arguments(
+        schemas.TokenRequestSchema(),
+        example={"email": "agent.voirie@seinesaintdenis.fr", "password": "correct horse battery staple"},
+    )
     @auth_blp.response(201, schemas.TokenSchema)
     @auth_blp.alt_response(
         429,
@@ -109,7 +112,16 @@ class AdminAgents(MethodView):
 
     @admin_blp.operation("createAgent", agents.AdminsOnly)
     @json_body()
-    @admin_blp.arguments(schemas.AgentCreateSchema())
+    @admin_blp.arguments(
+        schemas.AgentCreateSchema(),
+        example={
+            "email": "agent.eau@seinesaintdenis.fr",
+            "password": "une phrase de passe longue",
+            "directorate": "DEA",
+            "unit": "DEA-T6",
+            "role": "agent",
+        },
+    )
     @admin_blp.response(201, schemas.AgentOutSchema)
     @admin_blp.doc(security=[{"AgentToken": []}])
     def post(self, data):
@@ -122,7 +134,7 @@ class AdminAgents(MethodView):
 class AdminAgent(MethodView):
     @admin_blp.operation("updateAgent", agents.AdminsOnly, NotFound)
     @json_body()
-    @admin_blp.arguments(schemas.AgentUpdateSchema())
+    @admin_blp.arguments(schemas.AgentUpdateSchema(), example={"role": "supervisor", "unit": "DVD-T8"})
     @admin_blp.response(200, schemas.AgentOutSchema)
     @admin_blp.doc(security=[{"AgentToken": []}])
     def patch(self, data, agent_id: int):
@@ -135,7 +147,7 @@ class AdminAgent(MethodView):
 class AdminCategory(MethodView):
     @admin_blp.operation("updateCategory", agents.AdminsOnly, NotFound)
     @json_body()
-    @admin_blp.arguments(schemas.CategoryUpdateSchema())
+    @admin_blp.arguments(schemas.CategoryUpdateSchema(), example={"target_days": 10, "similar_radius_m": 40})
     @admin_blp.response(200, schemas.CategorySchema)
     @admin_blp.doc(security=[{"AgentToken": []}])
     def patch(self, data, code: str):

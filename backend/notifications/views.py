@@ -45,7 +45,7 @@ class OptOut(MethodView):
         return Response(page, mimetype="text/html")
 
     @blp.operation("optOut", reporters.InvalidOptOutLink, ReportNotFound)
-    @blp.arguments(schemas.OptOutFormSchema, location="form")
+    @blp.arguments(schemas.OptOutFormSchema, location="form", example={"List-Unsubscribe": "One-Click"})
     @blp.response(200, schemas.OptedOutSchema)
     def post(self, form, reference: str):
         """Stop e-mails about a report: the token of the e-mail's link, in the form or the query string

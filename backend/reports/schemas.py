@@ -105,6 +105,16 @@ class MediaUploadSchema(ma.Schema):
     video = ma.fields.Raw(metadata={"type": "string", "format": "binary"})
 
 
+# A photo sent after the report (multipart), for the document.
+MEDIA_UPLOAD_BODY = {
+    "schema": MediaUploadSchema,
+    "encoding": {
+        "photos": {"contentType": "image/jpeg, image/png, image/webp, image/heic"},
+        "video": {"contentType": "video/mp4, video/quicktime"},
+    },
+}
+
+
 class MediaUrlsSchema(ResponseSchema):
     """Where a public medium's derivatives are: a photo's ``thumb`` (320 px) and ``display``
     (1600 px), a published video's ``video``."""
@@ -342,3 +352,14 @@ class SupportOutSchema(ResponseSchema):
 
 
 # Built once: a schema's construction costs more than a report's serialisation.
+
+
+# A realistic submission, for the document's examples.
+REPORT_EXAMPLE = {
+    "category": "nid-de-poule",
+    "location": {"lat": 48.901, "lon": 2.399, "accuracy_m": 8},
+    "attributes": {"taille": "moyen"},
+    "description": "Trou profond devant l'arrêt de bus",
+    "reporter": {"email": "habitant@example.org", "consent_contact": True},
+    "client_id": "0d9f3c1e-5b7a-4c2e-9f61-2f8e4b7d1a30",
+}

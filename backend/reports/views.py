@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import marshmallow as ma
@@ -103,7 +104,12 @@ def _submit() -> tuple[Any, int, dict[str, str]]:
 @blp.route("/reports")
 class Reports(MethodView):
     @blp.operation("createReport", *CREATE_ERRORS)
-    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": schemas.ReportCreateSchema}}})
+    @blp.doc(
+        requestBody={
+            "required": True,
+            "content": {"application/json": {"schema": schemas.ReportCreateSchema, "example": schemas.REPORT_EXAMPLE}},
+        }
+    )
     @blp.response(201, schemas.ReportCreatedSchema, headers=LOCATION)
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
     def post(self):
@@ -139,7 +145,16 @@ class Reports(MethodView):
 class ReportsWithFiles(MethodView):
     @blp.operation("createReportWithFiles", *CREATE_ERRORS, *UPLOAD_ERRORS)
     @blp.doc(
-        requestBody={"required": True, "content": {"multipart/form-data": {"schema": schemas.ReportMultipartSchema}}}
+        requestBody={
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": schemas.ReportMultipartSchema,
+                    "example": {"report": json.dumps(schemas.REPORT_EXAMPLE, ensure_ascii=False)},
+                    "encoding": {"photos": {"contentType": "image/jpeg, image/png, image/webp, image/heic"}},
+                }
+            },
+        }
     )
     @blp.response(201, schemas.ReportCreatedSchema, headers=LOCATION)
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
@@ -179,7 +194,7 @@ class ReportMedia(MethodView):
         *UPLOAD_ERRORS,
     )
     @blp.doc(
-        requestBody={"required": True, "content": {"multipart/form-data": {"schema": schemas.MediaUploadSchema}}},
+        requestBody={"required": True, "content": {"multipart/form-data": schemas.MEDIA_UPLOAD_BODY}},
         security=[{"ReporterToken": []}],
     )
     @blp.response(201, schemas.MediaListSchema)
@@ -193,7 +208,7 @@ class ReportMedia(MethodView):
 class Supports(MethodView):
     @blp.operation("supportReport", errors.ReportNotFound, errors.ReportClosed)
     @json_body(max_bytes=4 * 1024)
-    @blp.arguments(schemas.SupportInSchema())
+    @blp.arguments(schemas.SupportInSchema(), example={"client_id": "3f2b8c1e-6d4a-4c7e-9b21-0e5d7a9c4f10"})
     @blp.response(201, schemas.SupportOutSchema)
     @blp.alt_response(200, schema=schemas.SupportOutSchema, description="This phone already supported it")
     def post(self, data, reference: str):

@@ -28,7 +28,7 @@ class AdminRules(MethodView):
 class AdminRule(MethodView):
     @blp.operation("updateRoutingRule", AdminsOnly, NotFound)
     @json_body()
-    @blp.arguments(schemas.RuleUpdateSchema())
+    @blp.arguments(schemas.RuleUpdateSchema(), example={"active": True, "position": 20})
     @blp.response(200, schemas.RuleSchema)
     @blp.doc(security=[{"AgentToken": []}])
     def patch(self, data, code: str):

@@ -15,7 +15,7 @@ from backend.http import ID, Blueprint, db_session, json_body, read_only, upload
 from backend.media.services import UPLOAD_ERRORS, MediaNotFound, NotHeld, UnreadableVideo
 from backend.openapi import ETAG, IF_MATCH, file_response
 from backend.reports.errors import ReportNotFound
-from backend.reports.schemas import MediaListSchema, MediaUploadSchema, MediaViewSchema, media_view
+from backend.reports.schemas import MEDIA_UPLOAD_BODY, MediaListSchema, MediaViewSchema, media_view
 from backend.reports.views import media_intake
 from backend.triage import access, errors, moves, schemas, stats
 from backend.triage import media as agent_media
@@ -102,7 +102,10 @@ class QueueCsv(MethodView):
 class Bulk(MethodView):
     @blp.operation("bulkUpdateTriageReports", errors.SupervisorsOnly, errors.BulkRefused)
     @json_body()
-    @blp.arguments(schemas.BulkSchema())
+    @blp.arguments(
+        schemas.BulkSchema(),
+        example={"references": ["S93-2026-000123", "S93-2026-000124"], "action": "transition", "to": "acknowledged"},
+    )
     @blp.response(200, schemas.BulkResultSchema, description="The reports changed (all, or none: 409 with the reasons)")
     @blp.doc(security=[{"AgentToken": []}])
     def post(self, data):
@@ -145,7 +148,15 @@ class Transitions(MethodView):
         errors.NoteRequired,
     )
     @json_body()
-    @blp.arguments(schemas.TransitionSchema())
+    @blp.arguments(
+        schemas.TransitionSchema(),
+        example={
+            "to": "acknowledged",
+            "note": "Équipe prévenue, intervention sous 7 jours",
+            "note_public": True,
+            "version": 1,
+        },
+    )
     @blp.response(200, schemas.TriageReportSchema, description="The report after the move", headers=ETAG)
     @blp.doc(security=[{"AgentToken": []}])
     @blp.doc(parameters=[IF_MATCH])
@@ -170,7 +181,7 @@ class Transitions(MethodView):
 class Notes(MethodView):
     @blp.operation("addReportNote", ReportNotFound)
     @json_body()
-    @blp.arguments(schemas.NoteSchema())
+    @blp.arguments(schemas.NoteSchema(), example={"text": "Passage prévu jeudi matin", "public": False})
     @blp.response(201, schemas.TriageReportSchema, description="The report with the note on its trail", headers=ETAG)
     @blp.doc(security=[{"AgentToken": []}])
     def post(self, data, reference: str):
@@ -191,7 +202,9 @@ class Assignment(MethodView):
         errors.UnknownUnit,
     )
     @json_body()
-    @blp.arguments(schemas.AssignmentSchema())
+    @blp.arguments(
+        schemas.AssignmentSchema(), example={"agent": "agent.voirie@seinesaintdenis.fr", "unit": "DVD-T8", "version": 2}
+    )
     @blp.response(200, schemas.TriageReportSchema, description="The report, assigned", headers=ETAG)
     @blp.doc(security=[{"AgentToken": []}])
     @blp.doc(parameters=[IF_MATCH])
@@ -217,7 +230,7 @@ class Priority(MethodView):
         *errors.CHANGE_ERRORS,
     )
     @json_body()
-    @blp.arguments(schemas.PrioritySchema())
+    @blp.arguments(schemas.PrioritySchema(), example={"priority": "high", "version": 2})
     @blp.response(200, schemas.TriageReportSchema, description="The report with its new priority", headers=ETAG)
     @blp.doc(security=[{"AgentToken": []}])
     @blp.doc(parameters=[IF_MATCH])
@@ -239,7 +252,9 @@ class Reroute(MethodView):
         errors.RerouteRefused,
     )
     @json_body()
-    @blp.arguments(schemas.RerouteSchema())
+    @blp.arguments(
+        schemas.RerouteSchema(), example={"unit": "DEA-T8", "note": "Avaloir bouché : assainissement", "version": 1}
+    )
     @blp.response(200, schemas.TriageReportSchema, description="The report, now in another queue", headers=ETAG)
     @blp.doc(security=[{"AgentToken": []}])
     @blp.doc(parameters=[IF_MATCH])
@@ -280,7 +295,7 @@ class AgentMedia(MethodView):
         *UPLOAD_ERRORS,
     )
     @blp.doc(
-        requestBody={"required": True, "content": {"multipart/form-data": {"schema": MediaUploadSchema}}},
+        requestBody={"required": True, "content": {"multipart/form-data": MEDIA_UPLOAD_BODY}},
         security=[{"AgentToken": []}],
     )
     @blp.response(201, MediaListSchema, description="The media added")
