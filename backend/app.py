@@ -15,6 +15,7 @@ from backend.directory.views import admin_blp, auth_blp
 from backend.directory.views import blp as directory_blp
 from backend.mail import make_mailer
 from backend.media.models import MEDIA_KINDS, MEDIA_STATUSES
+from backend.media.services import VARIANTS
 from backend.notifications.views import blp as notifications_blp
 from backend.openapi import ContractPlugin
 from backend.queue import InlineQueue, RqQueue
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 "PriorityLevel": PRIORITIES,
                 "MediaKind": MEDIA_KINDS,
                 "MediaStatus": MEDIA_STATUSES,
+                "MediaVariant": VARIANTS,
                 "ZoneKind": ZONE_KINDS,
                 "Role": ROLES,
             },

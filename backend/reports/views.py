@@ -221,6 +221,15 @@ class Supports(MethodView):
 class Derivative(MethodView):
     @media_blp.operation("getMediaFile", MediaNotFound, MediaNotReady)
     @media_blp.doc(
+        parameters=[
+            {
+                "in": "path",
+                "name": "variant",
+                "required": True,
+                "description": "`thumb` (320 px) or `display` (1600 px) of a photo, `video` of a published video",
+                "schema": {"$ref": "#/components/schemas/MediaVariant"},
+            }
+        ],
         responses={
             "200": file_response(
                 "The derivative, without metadata of any kind (immutable: cache it)",
@@ -230,7 +239,7 @@ class Derivative(MethodView):
                 headers={"ETag": {"description": "The content's SHA-256", "schema": {"type": "string"}}},
             ),
             "304": {"description": "Not modified (If-None-Match)"},
-        }
+        },
     )
     @read_only
     def get(self, media_id: int, variant: str):
