@@ -1,4 +1,4 @@
-"""The published seam between the backend and the sandbox (version 1).
+"""The published seam between the backend and the sandbox (version 2: the open-data rows).
 
 The sandbox reads backend data and uses backend behaviour only through these functions
 (import-linter enforces it). They return plain, anonymised data: never a model, never a
@@ -10,27 +10,33 @@ report's routing record): a change to those schemas changes this seam too, and m
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
 
 from backend.directory import services as directory
+from backend.directory.models import Category, Program
 from backend.directory.schemas import CategorySchema
 from backend.errors import InvalidFields
 from backend.fields import ResponseSchema
 from backend.reports import intake
 from backend.reports import schemas as report_schemas
+from backend.reports.models import Report, ReportEvent, format_reference
 from backend.routing.services import Router
 from backend.zones import schemas as zone_schemas
 from backend.zones import services as zones
-from backend.zones.models import ZONE_KINDS
+from backend.zones.models import ZONE_KINDS, Zone
 
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 __all__ = [
     "EXPORT_VERSION",
     "REPORT_EXAMPLE",
+    "REPORT_FIELDS",
+    "ZONE_FIELDS",
     "ZONE_KINDS",
     "CategoryShape",
     "PreviewShape",
@@ -39,6 +45,8 @@ __all__ = [
     "ZoneFeatureShape",
     "categories",
     "preview_report",
+    "public_reports",
+    "zone_rows",
     "zones_of_kind",
 ]
 MAX_ZONES = 200
@@ -113,3 +121,130 @@ def preview_report(session: Session, payload: Any, *, now: datetime) -> dict[str
         "routing": report_schemas.RoutingSchema().dump(report.routing),
         "export_version": EXPORT_VERSION,
     }
+
+
+# --- open data (version 2) --------------------------------------------------------------------
+# Each row stream below is what a dataset publishes, column by column: its fields and their types
+# (the Explore API's: text, int, double, boolean, date, datetime, geo_point_2d), then the rows,
+# read in batches (constant memory, whatever the table's size).
+
+REPORT_FIELDS = {
+    "reference": "text",
+    "program": "text",
+    "category": "text",
+    "category_name": "text",
+    "status": "text",
+    "geo_point_2d": "geo_point_2d",
+    "location_precision": "text",
+    "commune": "text",
+    "commune_name": "text",
+    "territory": "text",
+    "territory_name": "text",
+    "directorate": "text",
+    "unit": "text",
+    "received_at": "datetime",
+    "acknowledged_at": "datetime",
+    "resolved_at": "datetime",
+    "support_count": "int",
+}
+BATCH = 1000
+
+
+def _first_status(status: str) -> Any:
+    """When each report first reached ``status`` (a subquery: report_id, at)."""
+    event = aliased(ReportEvent)
+    return (
+        select(event.report_id, func.min(event.at).label("at"))
+        .where(event.kind == "status", event.data["status"].as_string() == status)
+        .group_by(event.report_id)
+        .subquery()
+    )
+
+
+def public_reports(session: Session) -> Iterator[dict[str, Any]]:
+    """Every report as the public may see it, oldest first (:data:`REPORT_FIELDS`): its public
+    point (a sensitive species' coarsened to about 1 km), where and to whom it was routed (as
+    recorded), its dates. No reporter, no device id, no free text."""
+    acknowledged, resolved = _first_status("acknowledged"), _first_status("resolved")
+    statement = (
+        select(
+            Report.id,
+            Report.received_at,
+            Report.status,
+            Program.code,
+            Category.code,
+            Category.name,
+            Report.public_lon,
+            Report.public_lat,
+            Report.sensitive,
+            Report.commune_code,
+            Report.routing,
+            Report.support_count,
+            acknowledged.c.at,
+            resolved.c.at,
+        )
+        .join(Program, Report.program_id == Program.id)
+        .join(Category, Report.category_id == Category.id)
+        .outerjoin(acknowledged, acknowledged.c.report_id == Report.id)
+        .outerjoin(resolved, resolved.c.report_id == Report.id)
+        .order_by(Report.id)
+        .execution_options(yield_per=BATCH)
+    )
+    for row in session.execute(statement):
+        (report_id, received_at, status, program, category, category_name, lon, lat, sensitive) = row[:9]
+        commune, routing, supports, acknowledged_at, resolved_at = row[9:]
+        zones_by_kind = {zone["kind"]: zone for zone in routing.get("zones", [])}
+        unit = routing.get("unit") or {}
+        yield {
+            "reference": format_reference(received_at, report_id),
+            "program": program,
+            "category": category,
+            "category_name": category_name,
+            "status": status,
+            "geo_point_2d": {"lon": lon, "lat": lat},
+            "location_precision": "coarsened" if sensitive else "exact",
+            "commune": commune,
+            "commune_name": zones_by_kind.get("commune", {}).get("name"),
+            "territory": zones_by_kind.get("territory", {}).get("code"),
+            "territory_name": zones_by_kind.get("territory", {}).get("name"),
+            "directorate": routing.get("directorate", {}).get("code"),
+            "unit": unit.get("code"),
+            "received_at": received_at,
+            "acknowledged_at": acknowledged_at,
+            "resolved_at": resolved_at,
+            "support_count": supports,
+        }
+
+
+ZONE_FIELDS = {
+    "code": "text",
+    "name": "text",
+    "parent": "text",
+    "parent_name": "text",
+    "approximate": "boolean",
+    "geo_point_2d": "geo_point_2d",
+}
+
+
+def zone_rows(session: Session, kind: str) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """The zones of ``kind`` (communes, territories, parks, departmental roads…) by code: each a
+    row of :data:`ZONE_FIELDS` (its point: the centre of its bounding box) and its GeoJSON
+    geometry (WGS84)."""
+    parent = aliased(Zone)
+    statement = (
+        select(Zone, parent.code, parent.name)
+        .outerjoin(parent, Zone.parent_id == parent.id)
+        .where(Zone.kind == kind)
+        .order_by(Zone.code)
+        .execution_options(yield_per=100)
+    )
+    for zone, parent_code, parent_name in session.execute(statement):
+        row = {
+            "code": zone.code,
+            "name": zone.name,
+            "parent": parent_code,
+            "parent_name": parent_name,
+            "approximate": zone.approximate,
+            "geo_point_2d": {"lon": (zone.min_lon + zone.max_lon) / 2, "lat": (zone.min_lat + zone.max_lat) / 2},
+        }
+        yield row, zone.geometry
