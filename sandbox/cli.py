@@ -1,8 +1,9 @@
-"""``flask --app wsgi sandbox ...``: organisers' commands (events, teams, keys, usage)."""
+"""``flask --app wsgi sandbox ...``: organisers' commands (events, teams, keys, usage, snapshots)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 from flask import current_app
@@ -21,6 +22,8 @@ db_group = AppGroup("db", help="The sandbox's own tables.")
 events_group = AppGroup("events", help="Hackathon events.")
 teams_group = AppGroup("teams", help="Teams and their limits.")
 keys_group = AppGroup("keys", help="API keys.")
+snapshot_group = AppGroup("snapshot", help="Versions of the open datasets.")
+sandbox_group.add_command(snapshot_group)
 sandbox_group.add_command(db_group)
 sandbox_group.add_command(events_group)
 sandbox_group.add_command(teams_group)
@@ -194,3 +197,48 @@ def keys_list(team: str | None) -> None:
         for key, owner in session.execute(query):
             state = "revoked" if key.revoked_at else ("expired" if key.expires_at <= _now() else "active")
             click.echo(f"{key.prefix}…\t{owner.name}\t{state}\texpires {key.expires_at:%Y-%m-%d %H:%M}")
+
+
+def _datasets(dataset: str | None, every: bool) -> list[Any]:
+    from sandbox.opendata.datasets import DATASETS
+
+    if every == bool(dataset):
+        raise click.UsageError("name one dataset (--dataset ID) or all of them (--all)")
+    if dataset and dataset not in DATASETS:
+        raise click.BadParameter(f"unknown dataset; one of {', '.join(DATASETS)}", param_hint="--dataset")
+    return list(DATASETS.values()) if every else [DATASETS[dataset]]
+
+
+@snapshot_group.command("build")
+@click.option("--dataset", help="A dataset's id (see --all).")
+@click.option("--all", "every", is_flag=True, help="Every dataset.")
+def snapshot_build(dataset: str | None, every: bool) -> None:
+    """Build and publish a new version of each dataset whose data changed (none otherwise)."""
+    from sandbox.opendata import snapshots
+
+    datasets = _datasets(dataset, every)
+    storage = deps.current().storage
+    with click.progressbar(datasets, label="Building", item_show_func=lambda d: d.id if d else "") as bar:
+        built = []
+        for item in bar:
+            with _database().transaction() as session:  # one transaction per dataset: each published on its own
+                version = snapshots.build(session, storage, item, now=_now())
+                built.append((item.id, version.version if version else None, version.rows if version else None))
+    for name, version, rows in built:
+        click.echo(f"{name}: {version} ({rows} rows)" if version else f"{name}: unchanged")
+
+
+@snapshot_group.command("prune")
+@click.option("--dataset", help="A dataset's id (see --all).")
+@click.option("--all", "every", is_flag=True, help="Every dataset.")
+@click.option(
+    "--keep", type=click.IntRange(min=1), required=True, help="How many versions to keep (the latest always stays)."
+)
+def snapshot_prune(dataset: str | None, every: bool, keep: int) -> None:
+    """Remove the oldest versions beyond the KEEP newest."""
+    from sandbox.opendata import snapshots
+
+    for item in _datasets(dataset, every):
+        with _database().transaction() as session:
+            removed = snapshots.prune(session, deps.current().storage, item.id, keep=keep)
+        click.echo(f"{item.id}: {len(removed)} removed" + (f" ({', '.join(removed)})" if removed else ""))

@@ -106,3 +106,20 @@ class SandboxReport(SandboxBase):
     team_id: Mapped[int] = mapped_column(ForeignKey("sandbox_teams.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     result: Mapped[dict[str, Any]]
+
+
+class DatasetVersion(SandboxBase):
+    """One published, immutable version of an open dataset: its files are in the media storage
+    under ``opendata/<dataset>/<version>/`` before this row exists (write, then publish)."""
+
+    __tablename__ = "sandbox_dataset_versions"
+    __table_args__ = (UniqueConstraint("dataset", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[str] = mapped_column(String(32))  # 2026-11-29.1
+    created_at: Mapped[datetime]
+    rows: Mapped[int]
+    data_sha256: Mapped[str] = mapped_column(String(64))  # of data.csv: no new version when it is unchanged
+    files: Mapped[dict[str, Any]]  # name: {bytes, sha256, media_type}
+    changes: Mapped[dict[str, Any]]  # added, removed, changed (by key) since the previous version

@@ -1,0 +1,271 @@
+"""Versions of the open datasets: each an immutable folder in the media storage
+(``opendata/<dataset>/<version>/``) — data.csv, data.parquet, data.geojson when spatial,
+datapackage.json (Frictionless), SHA256SUMS, CHANGELOG.md — published by a database row once
+every file is stored (a build that fails half-way leaves nothing visible). Rows stream from the
+export seam to the files: a dataset never sits whole in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.storage import Storage
+from sandbox.models import DatasetVersion
+from sandbox.opendata.datasets import LICENCE, SOURCE, Dataset
+
+MEDIA_TYPES = {
+    "data.csv": "text/csv",
+    "data.parquet": "application/vnd.apache.parquet",
+    "data.geojson": "application/geo+json",
+    "datapackage.json": "application/json",
+    "SHA256SUMS": "text/plain",
+    "CHANGELOG.md": "text/markdown",
+}
+# Explore types → Frictionless Table Schema types, and the Parquet (DuckDB) column read from text.
+TABLE_TYPES = {
+    "text": "string",
+    "int": "integer",
+    "double": "number",
+    "boolean": "boolean",
+    "date": "date",
+    "datetime": "datetime",
+    "geo_point_2d": "geopoint",
+}
+PARQUET_TYPES = {"int": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE", "datetime": "TIMESTAMPTZ"}
+
+
+def storage_key(dataset: str, version: str, name: str) -> str:
+    return f"opendata/{dataset}/{version}/{name}"
+
+
+def latest(session: Session, dataset: str) -> DatasetVersion | None:
+    """The newest version of a dataset (None before its first build)."""
+    return session.scalar(
+        select(DatasetVersion).where(DatasetVersion.dataset == dataset).order_by(DatasetVersion.id.desc()).limit(1)
+    )
+
+
+def build(session: Session, storage: Storage, dataset: Dataset, *, now: datetime) -> DatasetVersion | None:
+    """Build a new version of ``dataset`` from the export seam and publish it; None when the data
+    did not change since the latest version (no new version). Flushes."""
+    with tempfile.TemporaryDirectory(prefix=f"signal93-{dataset.id}-") as folder:
+        work = Path(folder)
+        rows = _write_data(session, dataset, work)
+        data_sha256 = _sha256(work / "data.csv")
+        previous = latest(session, dataset.id)
+        if previous is not None and previous.data_sha256 == data_sha256:
+            return None
+        _write_parquet(dataset, work)
+        changes = _changes(storage, dataset, previous, work)
+        version = _next_version(session, dataset.id, now)
+        _write_changelog(dataset, version, previous, changes, rows, work)
+        _write_datapackage(dataset, version, now, work)
+        files = {path.name: _describe(path) for path in sorted(work.iterdir())}
+        (work / "SHA256SUMS").write_text("".join(f"{f['sha256']}  {name}\n" for name, f in files.items()))
+        files["SHA256SUMS"] = _describe(work / "SHA256SUMS")
+        for name in files:  # every file first; the row that publishes them last
+            storage.put(storage_key(dataset.id, version, name), (work / name).read_bytes(), MEDIA_TYPES[name])
+    row = DatasetVersion(
+        dataset=dataset.id,
+        version=version,
+        created_at=now,
+        rows=rows,
+        data_sha256=data_sha256,
+        files=files,
+        changes=changes,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _write_data(session: Session, dataset: Dataset, work: Path) -> int:
+    """data.csv (and data.geojson when spatial), streamed row by row; how many rows."""
+    names = list(dataset.fields)
+    count = 0
+    with (work / "data.csv").open("w", newline="", encoding="utf-8") as table:
+        writer = csv.writer(table, lineterminator="\n")
+        writer.writerow(names)
+        geojson = (work / "data.geojson").open("w", encoding="utf-8") if dataset.spatial else None
+        try:
+            if geojson:
+                geojson.write('{"type": "FeatureCollection", "features": [\n')
+            for row, geometry in dataset.rows(session):
+                writer.writerow([_cell(row[name], dataset.fields[name]) for name in names])
+                if geojson:
+                    point = row.get("geo_point_2d")
+                    shape = geometry or {"type": "Point", "coordinates": [point["lon"], point["lat"]]}
+                    properties = {name: _json(row[name]) for name in names if dataset.fields[name] != "geo_point_2d"}
+                    feature = {"type": "Feature", "geometry": shape, "properties": properties}
+                    geojson.write(("" if count == 0 else ",\n") + json.dumps(feature, ensure_ascii=False))
+                count += 1
+            if geojson:
+                geojson.write("\n]}\n")
+        finally:
+            if geojson:
+                geojson.close()
+    return count
+
+
+def _cell(value: Any, kind: str) -> Any:
+    if value is None:
+        return ""
+    if kind == "geo_point_2d":
+        return f"{value['lon']}, {value['lat']}"  # Frictionless geopoint, default format: "lon, lat"
+    if kind == "boolean":
+        return "true" if value else "false"
+    return value.isoformat() if isinstance(value, datetime | date) else value
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime | date) else value
+
+
+def _column(name: str, kind: str) -> str:
+    quoted = '"' + name.replace('"', '""') + '"'
+    if kind == "geo_point_2d":
+        return (
+            f"CASE WHEN {quoted} = '' THEN NULL ELSE struct_pack("
+            f"lon := CAST(trim(split_part({quoted}, ',', 1)) AS DOUBLE), "
+            f"lat := CAST(trim(split_part({quoted}, ',', 2)) AS DOUBLE)) END AS {quoted}"
+        )
+    if kind in PARQUET_TYPES:
+        return f"CAST(NULLIF({quoted}, '') AS {PARQUET_TYPES[kind]}) AS {quoted}"
+    return f"NULLIF({quoted}, '') AS {quoted}"
+
+
+def _write_parquet(dataset: Dataset, work: Path) -> None:
+    """data.parquet from data.csv, typed (DuckDB streams it: constant memory)."""
+    columns = ", ".join(_column(name, kind) for name, kind in dataset.fields.items())
+    with duckdb.connect() as connection:
+        connection.register("rows", connection.read_csv(str(work / "data.csv"), header=True, all_varchar=True))
+        # Column expressions built from the dataset's own schema (no request input).
+        connection.execute(f"COPY (SELECT {columns} FROM rows) TO ? (FORMAT parquet)", [str(work / "data.parquet")])  # noqa: S608
+
+
+def _changes(storage: Storage, dataset: Dataset, previous: DatasetVersion | None, work: Path) -> dict[str, int]:
+    """Rows added, removed and changed (by the dataset's key) since ``previous``."""
+    if previous is None:
+        with duckdb.connect() as connection:
+            (added,) = connection.execute(
+                "SELECT count(*) FROM read_parquet(?)", [str(work / "data.parquet")]
+            ).fetchone()
+        return {"added": added, "removed": 0, "changed": 0}
+    before = work / "previous.parquet"
+    before.write_bytes(storage.get(storage_key(dataset.id, previous.version, "data.parquet")))
+    key = '"' + dataset.key.replace('"', '""') + '"'
+    with duckdb.connect() as connection:
+        connection.register("old", connection.read_parquet(str(before)))
+        connection.register("new", connection.read_parquet(str(work / "data.parquet")))
+        added, removed, changed = connection.execute(
+            f"SELECT "  # noqa: S608 (the key is the dataset's own)
+            f"(SELECT count(*) FROM new WHERE {key} NOT IN (SELECT {key} FROM old)), "
+            f"(SELECT count(*) FROM old WHERE {key} NOT IN (SELECT {key} FROM new)), "
+            f"(SELECT count(*) FROM new JOIN old USING ({key}) WHERE hash(new) != hash(old))"
+        ).fetchone()
+    before.unlink()
+    return {"added": added, "removed": removed, "changed": changed}
+
+
+def _next_version(session: Session, dataset: str, now: datetime) -> str:
+    day = now.date().isoformat()
+    count = session.scalar(
+        select(func.count()).where(DatasetVersion.dataset == dataset, DatasetVersion.version.like(f"{day}.%"))
+    )
+    return f"{day}.{count + 1}"
+
+
+def _write_changelog(
+    dataset: Dataset, version: str, previous: DatasetVersion | None, changes: dict[str, int], rows: int, work: Path
+) -> None:
+    since = f"depuis la version {previous.version}" if previous else "première version"
+    (work / "CHANGELOG.md").write_text(
+        f"# {dataset.title} — version {version}\n\n"
+        f"{rows} enregistrements ({since}) : {changes['added']} ajoutés, {changes['removed']} retirés, "
+        f"{changes['changed']} modifiés (clé : `{dataset.key}`).\n",
+        encoding="utf-8",
+    )
+
+
+def _write_datapackage(dataset: Dataset, version: str, now: datetime, work: Path) -> None:
+    resources: list[dict[str, Any]] = [
+        {
+            **_resource(work / "data.csv", "donnees", "csv"),
+            "type": "table",
+            "encoding": "utf-8",
+            "dialect": {"delimiter": ",", "header": True},
+            "schema": {
+                "fields": [{"name": name, "type": TABLE_TYPES[kind]} for name, kind in dataset.fields.items()],
+                "primaryKey": [dataset.key],
+            },
+        },
+        _resource(work / "data.parquet", "donnees-parquet", "parquet"),
+    ]
+    if dataset.spatial:
+        resources.append(_resource(work / "data.geojson", "donnees-geojson", "geojson"))
+    for resource in resources[1:]:
+        resource["type"] = "file"
+    package = {
+        "name": dataset.id,
+        "title": dataset.title,
+        "description": dataset.description,
+        "version": version,
+        "created": now.isoformat(),
+        "keywords": list(dataset.keywords),
+        "licenses": [LICENCE],
+        "sources": [SOURCE],
+        "resources": resources,
+    }
+    (work / "datapackage.json").write_text(json.dumps(package, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def _resource(path: Path, name: str, format: str) -> dict[str, Any]:
+    described = _describe(path)
+    return {
+        "name": name,
+        "path": path.name,
+        "format": format,
+        "mediatype": MEDIA_TYPES[path.name],
+        "bytes": described["bytes"],
+        "hash": f"sha256:{described['sha256']}",
+    }
+
+
+def _describe(path: Path) -> dict[str, Any]:
+    return {"bytes": path.stat().st_size, "sha256": _sha256(path), "media_type": MEDIA_TYPES[path.name]}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def prune(session: Session, storage: Storage, dataset: str, *, keep: int) -> list[str]:
+    """Remove the oldest versions of ``dataset`` beyond the ``keep`` newest (at least one: the
+    latest always stays), their rows first, then their files; the versions removed."""
+    versions = list(
+        session.scalars(
+            select(DatasetVersion).where(DatasetVersion.dataset == dataset).order_by(DatasetVersion.id.desc())
+        )
+    )
+    removed = versions[max(keep, 1) :]
+    for version in removed:
+        session.delete(version)
+    session.flush()  # unpublished before a file goes
+    for version in removed:
+        for name in version.files:
+            storage.delete(storage_key(dataset, version.version, name))
+    return [version.version for version in removed]
