@@ -2,7 +2,7 @@
 
 The app factory builds an :class:`AppContext` once; views, jobs and commands read it with
 :func:`current` and hand what a service needs to that service as arguments (services never
-read the context themselves). The sandbox, which shares the settings and the database only,
+read the context themselves). The sandbox, which shares the settings, the database and the storage,
 builds a :class:`Core`; :func:`core` reads either.
 """
 
@@ -28,10 +28,12 @@ EXTENSION = "signal93"
 
 @dataclass(frozen=True)
 class Core:
-    """What every Signal93 app has: its settings and its database."""
+    """What every Signal93 app has: its settings, its database, its media storage (where the
+    sandbox's open-data versions live too)."""
 
     settings: Settings
     database: Database
+    storage: Storage
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,6 @@ class AppContext(Core):
 
     redis: Any  # redis.Redis, or None in the embedded mode
     router: Router
-    storage: Storage
     queue: JobQueue
     mailer: Mailer
     sign_in_throttle: Throttle

@@ -15,11 +15,14 @@ from backend.config import Settings
 from backend.db import Database
 from backend.mail import Mailer, make_mailer
 from backend.openapi import ContractPlugin
+from backend.storage import make_storage
 from sandbox import limits, services
 from sandbox.usage import MemoryUsage, RedisUsage, UsageCounter
 
 MOUNT = "/sandbox"
 API_PREFIX = "/api/v1"
+EXPLORE_PREFIX = "/api/explore/v2.1"
+API_PATHS = (API_PREFIX, EXPLORE_PREFIX)  # answered in JSON, with keys and limits
 DOCS_ASSETS = f"{API_PREFIX}/docs/assets/"
 
 
@@ -74,7 +77,14 @@ def create_sandbox_app(
         },
     )
     redis_client = redis_client if redis_client is not None else _redis(settings)
-    deps.install(app, deps.Core(settings=settings, database=database or Database.from_url(settings.database_url)))
+    deps.install(
+        app,
+        deps.Core(
+            settings=settings,
+            database=database or Database.from_url(settings.database_url),
+            storage=make_storage(settings.media_storage_url),
+        ),
+    )
     app.extensions["sandbox.secret"] = services.key_secret(settings.secret_key)
     app.extensions["sandbox.usage"] = RedisUsage(redis_client) if redis_client is not None else MemoryUsage()
     app.extensions["sandbox.mailer"] = mailer or make_mailer(settings.smtp_url, settings.instance_path)
@@ -86,6 +96,7 @@ def create_sandbox_app(
     app.extensions["sandbox.limiter"] = limiter
 
     from sandbox import portal, views  # the blueprints need the limiter's decorators
+    from sandbox.opendata import views as explore_views
 
     key_errors = {
         401: ["api_key_missing", "api_key_invalid", "api_key_revoked", "api_key_expired"],
@@ -105,6 +116,7 @@ def create_sandbox_app(
     views.apply_limits(limiter)
     api.register_blueprint(views.catalog_blp, url_prefix=f"{API_PREFIX}/catalog")
     api.register_blueprint(views.reports_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(explore_views.blp, url_prefix=EXPLORE_PREFIX)
     app.register_blueprint(portal.blp)
     # Forms that send mail or create keys: a per-address limit against abuse (the limited view
     # replaces the registered one, as flask-limiter checks decorated limits when the view runs).
@@ -121,7 +133,7 @@ def create_sandbox_app(
 
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(error: RateLimitExceeded):
-        if not request.path.startswith(API_PREFIX):
+        if not request.path.startswith(API_PATHS):
             return render_template(
                 "error.html",
                 title="Trop de demandes",
@@ -157,7 +169,7 @@ def _authenticate() -> None:
 
     from sandbox.views import KEY_REQUIRED
 
-    if not request.path.startswith(API_PREFIX) or request.endpoint is None:
+    if not request.path.startswith(API_PATHS) or request.endpoint is None:
         return
     key = presented_key()
     if key is None and request.blueprint not in KEY_REQUIRED:

@@ -22,9 +22,13 @@ KEY_REQUIRED = {"sandbox_reports"}
 
 
 def apply_limits(limiter: Limiter) -> None:
-    """Decorate the blueprints with the keyed limits, and the catalog with the trial limit."""
+    """Decorate the blueprints with the keyed limits, and the catalogs (Signal93's and the open
+    data's) with the trial limit too."""
+    from sandbox.opendata.views import blp as explore_blp
+
     for decorator in (*limits.key_limits(limiter), limits.trial_limit(limiter)):
         decorator(catalog_blp)
+        decorator(explore_blp)
     for decorator in limits.key_limits(limiter):
         decorator(reports_blp)
 

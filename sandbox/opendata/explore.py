@@ -10,6 +10,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from sandbox.opendata.odsql import OdsqlError, compile_query
 
 DEFAULT_LIMIT = 10
@@ -42,8 +44,9 @@ class RecordsRequest:
 
 
 def records(connection: Any, parquet: Path, fields: dict[str, str], request: RecordsRequest) -> dict[str, Any]:
-    """``{"total_count", "results"}`` of ``request`` on the version's Parquet file (a DuckDB
-    ``connection`` of the caller's, not shared between threads). Raises :class:`ExploreError`."""
+    """``{"total_count", "results"}`` of ``request`` on the version's Parquet file, through a
+    DuckDB ``connection`` of the caller's (it registers the view ``data`` there; one connection
+    per request). Raises :class:`ExploreError`."""
     grouped = bool(request.group_by)
     window = MAX_WINDOW_GROUPED if grouped else MAX_WINDOW
     if not 0 <= request.limit <= MAX_LIMIT:
@@ -69,14 +72,20 @@ def records(connection: Any, parquet: Path, fields: dict[str, str], request: Rec
             f"SELECT * FROM ({query.sql}) AS matching LIMIT ? OFFSET ?",  # noqa: S608
             [*query.params, request.limit, request.offset],
         ).fetchall()
-    finally:
-        connection.unregister("data")
+    except (duckdb.ConversionException, duckdb.BinderException, duckdb.OutOfRangeException) as refusal:
+        # A well-formed question the data cannot answer: a value of the wrong type for its field.
+        reason = str(refusal).splitlines()[0].split(": ", 1)[-1]
+        raise ExploreError(
+            "odsql_error", "where" if where else "select", f"the data cannot answer this: {reason}"
+        ) from None
     return {"total_count": total, "results": [dict(zip(query.columns, map(_json, row), strict=True)) for row in page]}
 
 
 def _with_facets(where: str | None, refine: list[str], exclude: list[str]) -> str | None:
     """``where`` and the facets, as one ODSQL condition (each facet's value a quoted string;
     the field is checked against the schema like any other)."""
+    if not refine and not exclude:
+        return where  # as written: an error's position is the client's
     parts = [f"({where})"] if where else []
     for facets, operator, parameter in ((refine, "=", "refine"), (exclude, "!=", "exclude")):
         for facet in facets:
@@ -89,7 +98,9 @@ def _with_facets(where: str | None, refine: list[str], exclude: list[str]) -> st
 
 
 def _json(value: Any) -> Any:
-    """A value as JSON writes it: dates and times in ISO 8601."""
-    if isinstance(value, datetime | date):
+    """A value as JSON writes it: dates and times in ISO 8601 (the files hold times in UTC)."""
+    if isinstance(value, datetime):
+        return value.isoformat() + ("+00:00" if value.tzinfo is None else "")
+    if isinstance(value, date):
         return value.isoformat()
     return value

@@ -41,7 +41,7 @@ TABLE_TYPES = {
     "datetime": "datetime",
     "geo_point_2d": "geopoint",
 }
-PARQUET_TYPES = {"int": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE", "datetime": "TIMESTAMPTZ"}
+PARQUET_TYPES = {"int": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
 
 
 def storage_key(dataset: str, version: str, name: str) -> str:
@@ -139,6 +139,8 @@ def _column(name: str, kind: str) -> str:
             f"lon := CAST(trim(split_part({quoted}, ',', 1)) AS DOUBLE), "
             f"lat := CAST(trim(split_part({quoted}, ',', 2)) AS DOUBLE)) END AS {quoted}"
         )
+    if kind == "datetime":  # in UTC, without a zone: readers need no time-zone library
+        return f"timezone('UTC', CAST(NULLIF({quoted}, '') AS TIMESTAMPTZ)) AS {quoted}"
     if kind in PARQUET_TYPES:
         return f"CAST(NULLIF({quoted}, '') AS {PARQUET_TYPES[kind]}) AS {quoted}"
     return f"NULLIF({quoted}, '') AS {quoted}"

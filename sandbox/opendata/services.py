@@ -1,0 +1,116 @@
+"""The open datasets as the Explore API v2.1 serves them: the catalog of published datasets, and
+the records of a version (the latest, or one a team pinned), queried by DuckDB on its Parquet
+file, fetched once from the media storage into a local cache (versions never change)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.errors import DomainError, NotFound
+from backend.storage import Storage
+from sandbox.models import DatasetVersion
+from sandbox.opendata import explore, snapshots
+from sandbox.opendata.datasets import DATASETS, LICENCE, Dataset
+
+
+class DatasetNotFound(NotFound):
+    code = "dataset_not_found"
+    message = "No published dataset has this id: see /api/explore/v2.1/catalog/datasets."
+
+
+class VersionNotFound(NotFound):
+    code = "version_not_found"
+    message = "This dataset has no such version."
+
+
+class QueryRefused(DomainError):
+    """A query the Explore API refuses (400): its code (``odsql_error``, ``invalid_limit``,
+    ``invalid_offset``), the parameter at fault and what is wrong (with the position)."""
+
+    status = 400
+
+    def __init__(self, refusal: explore.ExploreError):
+        super().__init__(refusal.message, errors={"query": {refusal.parameter: [refusal.message]}})
+        self.code = refusal.code
+
+
+def catalog(session: Session) -> dict[str, Any]:
+    """The published datasets (those with at least one version), as ``catalog/datasets`` lists them."""
+    latest = (
+        select(DatasetVersion.dataset, func.max(DatasetVersion.id).label("id"))
+        .group_by(DatasetVersion.dataset)
+        .subquery()
+    )
+    versions = session.scalars(select(DatasetVersion).join(latest, latest.c.id == DatasetVersion.id))
+    results = [_describe(DATASETS[version.dataset], version) for version in versions if version.dataset in DATASETS]
+    results.sort(key=lambda item: item["dataset_id"])
+    return {"total_count": len(results), "results": results}
+
+
+def _describe(dataset: Dataset, version: DatasetVersion) -> dict[str, Any]:
+    return {
+        "dataset_id": dataset.id,
+        "metas": {
+            "default": {
+                "title": dataset.title,
+                "description": dataset.description,
+                "records_count": version.rows,
+                "modified": version.created_at.isoformat(),
+                "keyword": list(dataset.keywords),
+                "license": LICENCE["title"],
+                "version": version.version,
+            }
+        },
+        "fields": [{"name": name, "type": kind, "label": name} for name, kind in dataset.fields.items()],
+    }
+
+
+def records(
+    session: Session,
+    storage: Storage,
+    cache: Path,
+    dataset_id: str,
+    request: explore.RecordsRequest,
+    *,
+    version: str | None = None,
+) -> dict[str, Any]:
+    """The records of the dataset's latest version (or of ``version``): :class:`DatasetNotFound`,
+    :class:`VersionNotFound`, or :class:`QueryRefused` for a query the API refuses."""
+    dataset = DATASETS.get(dataset_id)
+    if dataset is None:
+        raise DatasetNotFound()
+    query = select(DatasetVersion).where(DatasetVersion.dataset == dataset_id)
+    if version is None:
+        found = session.scalar(query.order_by(DatasetVersion.id.desc()).limit(1))
+        if found is None:
+            raise DatasetNotFound()
+    else:
+        found = session.scalar(query.where(DatasetVersion.version == version))
+        if found is None:
+            raise VersionNotFound(errors={"query": {"version": ["no such version of this dataset"]}})
+    parquet = _cached(storage, cache, dataset_id, found.version)
+    with duckdb.connect() as connection:
+        try:
+            return explore.records(connection, parquet, dataset.fields, request)
+        except explore.ExploreError as refusal:
+            raise QueryRefused(refusal) from None
+
+
+def _cached(storage: Storage, cache: Path, dataset_id: str, version: str) -> Path:
+    """The version's Parquet file on the local disk (fetched once: a version never changes)."""
+    path = cache / dataset_id / version / "data.parquet"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = storage.get(snapshots.storage_key(dataset_id, version, "data.parquet"))
+        handle, partial = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(partial, path)  # whole or absent, even with two requests racing
+    return path
