@@ -7,19 +7,14 @@ import duckdb
 import pytest
 
 from sandbox.opendata.explore import ExploreError, RecordsRequest, records
-from tests.sandbox.test_odsql import FIELDS, ROWS
+from tests.sandbox.test_odsql import FIELDS, ROWS, create_rows
 
 
 @pytest.fixture
 def parquet(tmp_path):
     path = tmp_path / "data.parquet"
     connection = duckdb.connect()
-    connection.execute(
-        "CREATE TABLE rows (reference VARCHAR, status VARCHAR, category VARCHAR, commune VARCHAR, "
-        "received_at TIMESTAMP, support_count INTEGER, geo_point_2d STRUCT(lon DOUBLE, lat DOUBLE))"
-    )
-    for *values, lon, lat in ROWS:
-        connection.execute("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, {'lon': ?, 'lat': ?})", [*values, lon, lat])
+    create_rows(connection, "rows")
     connection.execute("COPY rows TO ? (FORMAT parquet)", [str(path)])
     connection.close()
     return path

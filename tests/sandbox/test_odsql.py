@@ -27,15 +27,21 @@ ROWS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def data():
-    connection = duckdb.connect()
+def create_rows(connection, table: str) -> None:
+    """The table of :data:`ROWS`, typed as a dataset version's Parquet file is."""
     connection.execute(
-        "CREATE TABLE data (reference VARCHAR, status VARCHAR, category VARCHAR, commune VARCHAR, "
+        f"CREATE TABLE {table} (reference VARCHAR, status VARCHAR, category VARCHAR, commune VARCHAR, "
         "received_at TIMESTAMP, support_count INTEGER, geo_point_2d STRUCT(lon DOUBLE, lat DOUBLE))"
     )
     for *values, lon, lat in ROWS:
-        connection.execute("INSERT INTO data VALUES (?, ?, ?, ?, ?, ?, {'lon': ?, 'lat': ?})", [*values, lon, lat])
+        insert = f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, {{'lon': ?, 'lat': ?}})"  # noqa: S608 (the test's table)
+        connection.execute(insert, [*values, lon, lat])
+
+
+@pytest.fixture(scope="module")
+def data():
+    connection = duckdb.connect()
+    create_rows(connection, "data")
     yield connection
     connection.close()
 
