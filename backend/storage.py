@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,6 +39,21 @@ class Storage(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Store the file at ``path`` without reading it whole (large files)."""
+        ...
+
+    def get_file(self, key: str, path: Path) -> None:
+        """Copy the stored file to ``path`` without reading it whole."""
+        ...
+
+    def read_range(self, key: str, start: int, length: int) -> Iterator[bytes]:
+        """``length`` bytes from ``start``, in chunks (a download, a Range request)."""
+        ...
+
+
+CHUNK = 1 << 16
+
 
 def content_key(folder: str, data: bytes, extension: str) -> str:
     """A content-addressed key: the same bytes always land at the same place."""
@@ -61,16 +78,39 @@ class LocalStorage:
         return self.root / _checked(key)
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
+        self._write(key, lambda handle: handle.write(data))
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        def copy(handle) -> None:
+            with path.open("rb") as source:
+                shutil.copyfileobj(source, handle, CHUNK)
+
+        self._write(key, copy)
+
+    def _write(self, key: str, write) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                write(handle)
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+    def get_file(self, key: str, path: Path) -> None:
+        try:
+            shutil.copyfile(self._path(key), path)
+        except FileNotFoundError as exc:
+            raise StoredFileMissing(key) from exc
+
+    def read_range(self, key: str, start: int, length: int) -> Iterator[bytes]:
+        try:
+            handle = self._path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise StoredFileMissing(key) from exc
+        return _chunks(handle, start, length)
 
     def get(self, key: str) -> bytes:
         try:
@@ -106,6 +146,29 @@ class S3Storage:
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
 
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        # boto3's managed transfer: multipart for large files, never the whole file in memory
+        self.client.upload_file(str(path), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type})
+
+    def get_file(self, key: str, path: Path) -> None:
+        try:
+            self.client.download_file(self.bucket, self._key(key), str(path))
+        except self.client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise StoredFileMissing(key) from exc
+            raise
+
+    def read_range(self, key: str, start: int, length: int) -> Iterator[bytes]:
+        if length <= 0:
+            return iter(())
+        try:
+            body = self.client.get_object(
+                Bucket=self.bucket, Key=self._key(key), Range=f"bytes={start}-{start + length - 1}"
+            )["Body"]
+        except self.client.exceptions.NoSuchKey as exc:
+            raise StoredFileMissing(key) from exc
+        return body.iter_chunks(CHUNK)
+
     def get(self, key: str) -> bytes:
         try:
             return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
@@ -123,6 +186,17 @@ class S3Storage:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+
+def _chunks(handle, start: int, length: int) -> Iterator[bytes]:
+    with handle:
+        handle.seek(start)
+        while length > 0:
+            chunk = handle.read(min(CHUNK, length))
+            if not chunk:
+                return
+            length -= len(chunk)
+            yield chunk
 
 
 def make_storage(url: str, client: Any = None) -> Storage:

@@ -200,13 +200,15 @@ def keys_list(team: str | None) -> None:
 
 
 def _datasets(dataset: str | None, every: bool) -> list[Any]:
-    from sandbox.opendata.datasets import DATASETS
+    from sandbox.opendata.datasets import dataset_or_none, published_datasets
 
     if every == bool(dataset):
         raise click.UsageError("name one dataset (--dataset ID) or all of them (--all)")
-    if dataset and dataset not in DATASETS:
-        raise click.BadParameter(f"unknown dataset; one of {', '.join(DATASETS)}", param_hint="--dataset")
-    return list(DATASETS.values()) if every else [DATASETS[dataset]]
+    known = published_datasets()
+    if dataset and dataset_or_none(dataset) is None:
+        names = ", ".join(item.id for item in known)
+        raise click.BadParameter(f"unknown dataset; one of {names}", param_hint="--dataset")
+    return known if every else [dataset_or_none(dataset)]
 
 
 @snapshot_group.command("build")

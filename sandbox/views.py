@@ -22,13 +22,14 @@ KEY_REQUIRED = {"sandbox_reports"}
 
 
 def apply_limits(limiter: Limiter) -> None:
-    """Decorate the blueprints with the keyed limits, and the catalogs (Signal93's and the open
-    data's) with the trial limit too."""
+    """Decorate the blueprints with the keyed limits, and the public ones (Signal93's catalog, the
+    open datasets and their downloads) with the trial limit too."""
     from sandbox.opendata.views import blp as explore_blp
+    from sandbox.opendata.views import datasets_blp
 
     for decorator in (*limits.key_limits(limiter), limits.trial_limit(limiter)):
-        decorator(catalog_blp)
-        decorator(explore_blp)
+        for blueprint in (catalog_blp, explore_blp, datasets_blp):
+            decorator(blueprint)
     for decorator in limits.key_limits(limiter):
         decorator(reports_blp)
 

@@ -65,3 +65,20 @@ def test_keys_are_content_addressed():
 def test_keys_cannot_escape_the_storage(storage, key):
     with pytest.raises(ValueError, match="not a storage key"):
         storage.put(key, b"x", "text/plain")
+
+
+def test_large_files_go_in_and_out_in_pieces(storage, tmp_path):
+    data = bytes(range(256)) * 1000  # 256 kB: several chunks
+    source = tmp_path / "data.parquet"
+    source.write_bytes(data)
+    storage.put_file("opendata/x/1/data.parquet", source, "application/vnd.apache.parquet")
+    copy = tmp_path / "copy"
+    storage.get_file("opendata/x/1/data.parquet", copy)
+    assert copy.read_bytes() == data
+    assert b"".join(storage.read_range("opendata/x/1/data.parquet", 0, len(data))) == data
+    assert b"".join(storage.read_range("opendata/x/1/data.parquet", 1000, 70_000)) == data[1000:71_000]
+    assert b"".join(storage.read_range("opendata/x/1/data.parquet", len(data) - 5, 5)) == data[-5:]
+    with pytest.raises(StoredFileMissing):
+        storage.get_file("opendata/x/1/none", tmp_path / "none")
+    with pytest.raises(StoredFileMissing):
+        list(storage.read_range("opendata/x/1/none", 0, 10))

@@ -31,7 +31,8 @@ class Dataset:
     key: str
     rows: Callable[[Session], Iterator[Row]]
     spatial: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    licence: dict[str, str] = field(default_factory=lambda: dict(LICENCE))
+    source: dict[str, str] = field(default_factory=lambda: dict(SOURCE))
 
 
 def _reports(session: Session) -> Iterator[Row]:
@@ -101,3 +102,12 @@ DATASETS: dict[str, Dataset] = {
         ),
     )
 }
+
+
+def published_datasets() -> list[Dataset]:
+    """Every dataset Signal93 can publish, by id."""
+    return [DATASETS[name] for name in sorted(DATASETS)]
+
+
+def dataset_or_none(dataset_id: str) -> Dataset | None:
+    return DATASETS.get(dataset_id)

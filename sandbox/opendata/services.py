@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.errors import DomainError, NotFound
 from backend.storage import Storage
 from sandbox.models import DatasetVersion
-from sandbox.opendata import explore, snapshots
-from sandbox.opendata.datasets import DATASETS, LICENCE, Dataset
+from sandbox.opendata import downloads, explore, snapshots
+from sandbox.opendata.datasets import Dataset, dataset_or_none
 
 
 class DatasetNotFound(NotFound):
@@ -43,14 +43,7 @@ class QueryRefused(DomainError):
 
 def catalog(session: Session) -> dict[str, Any]:
     """The published datasets (those with at least one version), as ``catalog/datasets`` lists them."""
-    latest = (
-        select(DatasetVersion.dataset, func.max(DatasetVersion.id).label("id"))
-        .group_by(DatasetVersion.dataset)
-        .subquery()
-    )
-    versions = session.scalars(select(DatasetVersion).join(latest, latest.c.id == DatasetVersion.id))
-    results = [_describe(DATASETS[version.dataset], version) for version in versions if version.dataset in DATASETS]
-    results.sort(key=lambda item: item["dataset_id"])
+    results = [_describe(dataset, version) for dataset, version in downloads.published_versions(session)]
     return {"total_count": len(results), "results": results}
 
 
@@ -64,7 +57,7 @@ def _describe(dataset: Dataset, version: DatasetVersion) -> dict[str, Any]:
                 "records_count": version.rows,
                 "modified": version.created_at.isoformat(),
                 "keyword": list(dataset.keywords),
-                "license": LICENCE["title"],
+                "license": dataset.licence["title"],
                 "version": version.version,
             }
         },
@@ -83,7 +76,7 @@ def records(
 ) -> dict[str, Any]:
     """The records of the dataset's latest version (or of ``version``): :class:`DatasetNotFound`,
     :class:`VersionNotFound`, or :class:`QueryRefused` for a query the API refuses."""
-    dataset = DATASETS.get(dataset_id)
+    dataset = dataset_or_none(dataset_id)
     if dataset is None:
         raise DatasetNotFound()
     query = select(DatasetVersion).where(DatasetVersion.dataset == dataset_id)
@@ -108,9 +101,11 @@ def _cached(storage: Storage, cache: Path, dataset_id: str, version: str) -> Pat
     path = cache / dataset_id / version / "data.parquet"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = storage.get(snapshots.storage_key(dataset_id, version, "data.parquet"))
         handle, partial = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(partial, path)  # whole or absent, even with two requests racing
+        os.close(handle)
+        try:
+            storage.get_file(snapshots.storage_key(dataset_id, version, "data.parquet"), Path(partial))
+            os.replace(partial, path)
+        finally:
+            Path(partial).unlink(missing_ok=True)  # whole or absent, even with two requests racing
     return path

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from backend.storage import Storage
 from sandbox.models import DatasetVersion
-from sandbox.opendata.datasets import LICENCE, SOURCE, Dataset
+from sandbox.opendata.datasets import Dataset
 
 MEDIA_TYPES = {
     "data.csv": "text/csv",
@@ -74,7 +74,7 @@ def build(session: Session, storage: Storage, dataset: Dataset, *, now: datetime
         (work / "SHA256SUMS").write_text("".join(f"{f['sha256']}  {name}\n" for name, f in files.items()))
         files["SHA256SUMS"] = _describe(work / "SHA256SUMS")
         for name in files:  # every file first; the row that publishes them last
-            storage.put(storage_key(dataset.id, version, name), (work / name).read_bytes(), MEDIA_TYPES[name])
+            storage.put_file(storage_key(dataset.id, version, name), work / name, MEDIA_TYPES[name])
     row = DatasetVersion(
         dataset=dataset.id,
         version=version,
@@ -164,7 +164,7 @@ def _changes(storage: Storage, dataset: Dataset, previous: DatasetVersion | None
             ).fetchone()
         return {"added": added, "removed": 0, "changed": 0}
     before = work / "previous.parquet"
-    before.write_bytes(storage.get(storage_key(dataset.id, previous.version, "data.parquet")))
+    storage.get_file(storage_key(dataset.id, previous.version, "data.parquet"), before)
     key = '"' + dataset.key.replace('"', '""') + '"'
     with duckdb.connect() as connection:
         connection.register("old", connection.read_parquet(str(before)))
@@ -224,8 +224,8 @@ def _write_datapackage(dataset: Dataset, version: str, now: datetime, work: Path
         "version": version,
         "created": now.isoformat(),
         "keywords": list(dataset.keywords),
-        "licenses": [LICENCE],
-        "sources": [SOURCE],
+        "licenses": [dataset.licence],
+        "sources": [dataset.source],
         "resources": resources,
     }
     (work / "datapackage.json").write_text(json.dumps(package, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

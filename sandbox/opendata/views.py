@@ -7,12 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import Response, request
 from flask.views import MethodView
 
 from backend import deps
 from backend.fields import QueryList, ResponseSchema
 from backend.http import Blueprint, db_session, read_only
-from sandbox.opendata import explore, services
+from backend.openapi import file_response
+from sandbox.opendata import downloads, explore, services, snapshots
 from sandbox.opendata.odsql import TYPES
 
 blp = Blueprint("explore", __name__, description="Open datasets, queried as the Opendatasoft Explore API v2.1 answers")
@@ -113,3 +115,236 @@ class Records(MethodView):
         )
         cache = context.settings.instance_path / "opendata-cache"
         return services.records(db_session(), context.storage, cache, dataset_id, request, version=args.get("version"))
+
+
+# --- downloads: /api/v1/datasets ------------------------------------------------------------------
+
+datasets_blp = Blueprint(
+    "datasets",
+    __name__,
+    description="Open datasets to download: immutable versions, checksums, byte ranges, a Frictionless package each",
+)
+VERSION_PATH = {
+    "in": "path",
+    "name": "version",
+    "required": True,
+    "description": "A version id (`2026-11-29.1`), or `latest` (redirected to the current version)",
+    "schema": {"type": "string", "pattern": r"^(latest|\d{4}-\d{2}-\d{2}\.\d+)$"},
+}
+TEXT = {"schema": {"type": "string"}}
+FILE_HEADERS = {
+    "ETag": {"description": "The file's SHA-256, strong", **TEXT},
+    "Repr-Digest": {"description": "`sha-256=:<base64>:` (RFC 9530)", **TEXT},
+    "Cache-Control": {"description": "`public, max-age=31536000, immutable`: a version never changes", **TEXT},
+    "Content-Length": {"schema": {"type": "integer"}},
+    "Accept-Ranges": {"description": "`bytes`", **TEXT},
+    "Last-Modified": TEXT,
+    "Content-Disposition": TEXT,
+}
+LATEST_REDIRECT = {
+    "description": "`latest`: the current version's URL (temporary, it moves with each build)",
+    "headers": {"Location": {"description": "The same path at the current version", **TEXT}},
+}
+
+
+def links() -> downloads.Links:
+    from sandbox.app import API_PREFIX, EXPLORE_PREFIX, MOUNT
+
+    base = deps.core().settings.public_base_url + MOUNT
+    return downloads.Links(api=base + API_PREFIX, explore=base + EXPLORE_PREFIX)
+
+
+class ChangesSchema(ResponseSchema):
+    added = ma.fields.Integer(required=True)
+    removed = ma.fields.Integer(required=True)
+    changed = ma.fields.Integer(required=True)
+
+
+class DatasetFileSchema(ResponseSchema):
+    name = ma.fields.String(required=True, metadata={"example": "data.csv"})
+    bytes = ma.fields.Integer(required=True)
+    sha256 = ma.fields.String(required=True)
+    media_type = ma.fields.String(required=True, metadata={"example": "text/csv"})
+    url = ma.fields.String(required=True)
+
+
+class DatasetVersionSchema(ResponseSchema):
+    version = ma.fields.String(required=True, metadata={"example": "2026-11-29.1"})
+    created_at = ma.fields.DateTime(required=True)
+    rows = ma.fields.Integer(required=True)
+    changes = ma.fields.Nested(ChangesSchema, required=True, metadata={"description": "Since the previous version"})
+    files = ma.fields.List(ma.fields.Nested(DatasetFileSchema), required=True)
+
+
+class DatasetVersionListSchema(ResponseSchema):
+    items = ma.fields.List(ma.fields.Nested(DatasetVersionSchema), required=True)
+
+
+class LicenceSchema(ResponseSchema):
+    name = ma.fields.String(required=True, metadata={"example": "etalab-2.0"})
+    title = ma.fields.String(required=True)
+    path = ma.fields.String(required=True)
+
+
+class SourceSchema(ResponseSchema):
+    title = ma.fields.String(required=True)
+    path = ma.fields.String()
+
+
+class OpenDatasetFieldSchema(ResponseSchema):
+    name = ma.fields.String(required=True)
+    type = ma.fields.String(required=True, metadata={"enum": list(TYPES)})
+
+
+class OpenDatasetLinksSchema(ResponseSchema):
+    versions = ma.fields.String(required=True)
+    latest = ma.fields.String(required=True)
+    records = ma.fields.String(required=True, metadata={"description": "The Explore v2.1 records"})
+    datapackage = ma.fields.String(required=True, metadata={"description": "The latest Frictionless Data Package"})
+
+
+class OpenDatasetSchema(ResponseSchema):
+    id = ma.fields.String(required=True, metadata={"example": "signalements"})
+    title = ma.fields.String(required=True)
+    description = ma.fields.String(required=True)
+    keywords = ma.fields.List(ma.fields.String(), required=True)
+    licence = ma.fields.Nested(LicenceSchema, required=True)
+    source = ma.fields.Nested(SourceSchema, required=True)
+    spatial = ma.fields.Boolean(required=True)
+    key = ma.fields.String(required=True, metadata={"description": "The field that identifies a row"})
+    fields = ma.fields.List(ma.fields.Nested(OpenDatasetFieldSchema), required=True)
+    latest = ma.fields.Nested(DatasetVersionSchema, required=True)
+    links = ma.fields.Nested(OpenDatasetLinksSchema, required=True)
+
+
+class OpenDatasetListSchema(ResponseSchema):
+    items = ma.fields.List(ma.fields.Nested(OpenDatasetSchema), required=True)
+
+
+_FILE_TYPES = sorted(set(snapshots.MEDIA_TYPES.values()))
+PUBLIC = [{"ApikeyHeader": []}, {"ApikeyAuthorization": []}, {}]
+
+
+@datasets_blp.route("/datasets")
+class OpenDatasets(MethodView):
+    @datasets_blp.operation("listOpenDatasets")
+    @datasets_blp.response(200, OpenDatasetListSchema)
+    @datasets_blp.doc(security=PUBLIC)
+    @read_only
+    def get(self):
+        """The published datasets, each with its latest version and its files"""
+        return {"items": downloads.list_datasets(db_session(), links())}
+
+
+@datasets_blp.route("/datasets/<string:dataset_id>")
+class OpenDataset(MethodView):
+    @datasets_blp.operation("getOpenDataset", downloads.DatasetNotFound)
+    @datasets_blp.response(200, OpenDatasetSchema)
+    @datasets_blp.doc(security=PUBLIC)
+    @read_only
+    def get(self, dataset_id: str):
+        """A dataset: its fields, its licence, its latest version and files"""
+        return downloads.get_dataset(db_session(), dataset_id, links())
+
+
+@datasets_blp.route("/datasets/<string:dataset_id>/versions")
+class OpenDatasetVersions(MethodView):
+    @datasets_blp.operation("listOpenDatasetVersions", downloads.DatasetNotFound)
+    @datasets_blp.response(200, DatasetVersionListSchema)
+    @datasets_blp.doc(security=PUBLIC)
+    @read_only
+    def get(self, dataset_id: str):
+        """A dataset's versions still downloadable, newest first, with what changed in each"""
+        return {"items": downloads.list_versions(db_session(), dataset_id, links())}
+
+
+@datasets_blp.route("/datasets/<string:dataset_id>/versions/<string:version>")
+class OpenDatasetVersion(MethodView):
+    @datasets_blp.operation("getOpenDatasetVersion", downloads.DatasetNotFound, downloads.VersionNotFound)
+    @datasets_blp.response(200, DatasetVersionSchema)
+    @datasets_blp.doc(security=PUBLIC, parameters=[VERSION_PATH], responses={"302": LATEST_REDIRECT})
+    @read_only
+    def get(self, dataset_id: str, version: str):
+        """A version and its files (`latest`: redirected to the current one)"""
+        found = downloads.get_dataset_version(db_session(), dataset_id, version)
+        if version == downloads.LATEST:
+            return _to_latest(found.version)
+        return downloads.describe_version(found, links())
+
+
+@datasets_blp.route("/datasets/<string:dataset_id>/versions/<string:version>/<string:file>")
+class OpenDatasetFile(MethodView):
+    @datasets_blp.operation(
+        "downloadOpenDatasetFile",
+        downloads.DatasetNotFound,
+        downloads.VersionNotFound,
+        downloads.FileNotFound,
+        downloads.RangeNotSatisfiable,
+    )
+    @datasets_blp.doc(
+        security=PUBLIC,
+        parameters=[
+            VERSION_PATH,
+            {
+                "in": "path",
+                "name": "file",
+                "required": True,
+                "description": "One of the version's files",
+                "schema": {"type": "string", "enum": list(snapshots.MEDIA_TYPES)},
+            },
+            {"in": "header", "name": "Range", "description": "One byte range: `bytes=0-1023`", **TEXT},
+            {"in": "header", "name": "If-None-Match", "description": "The ETag you have: 304 if unchanged", **TEXT},
+        ],
+        responses={
+            "200": file_response("The whole file (immutable: cache it)", *_FILE_TYPES, headers=FILE_HEADERS),
+            "206": file_response(
+                "The range asked for",
+                *_FILE_TYPES,
+                headers={**FILE_HEADERS, "Content-Range": {"description": "`bytes 0-1023/4096`", **TEXT}},
+            ),
+            "302": LATEST_REDIRECT,
+            "304": {"description": "Not modified (If-None-Match)", "headers": {"ETag": FILE_HEADERS["ETag"]}},
+        },
+    )
+    @read_only
+    def get(self, dataset_id: str, version: str, file: str):
+        """A file of a version, whole or a byte range (`latest`: redirected to the current version)
+
+        Each version is immutable: its files carry their SHA-256 as a strong `ETag` and in
+        `Repr-Digest`, and may be cached for a year. Check a download against the version's
+        `SHA256SUMS` (`sha256sum -c SHA256SUMS`); resume one with `Range`.
+        """
+        if version == downloads.LATEST:
+            found = downloads.get_dataset_version(db_session(), dataset_id, version)
+            return _to_latest(found.version)
+        byte_range = None
+        asked = request.range
+        if asked is not None and asked.units == "bytes" and len(asked.ranges) == 1 and request.if_range.date is None:
+            byte_range = _inclusive(asked.ranges[0])  # several ranges: the whole file (RFC 9110)
+        answer = downloads.download(
+            db_session(),
+            deps.core().storage,
+            dataset_id,
+            version,
+            file,
+            known_etags=request.if_none_match.as_set(),
+            byte_range=byte_range,
+            if_range=request.if_range.etag,
+        )
+        if answer.status == 304:
+            return Response(status=304, headers=answer.headers)
+        return Response(answer.body, status=answer.status, headers=answer.headers, content_type=answer.content_type)
+
+
+def _inclusive(byte_range: tuple[int, int | None]) -> tuple[int | None, int | None]:
+    """werkzeug's (start, stop exclusive) or (-n, None) as (start, end inclusive) or (None, n)."""
+    start, stop = byte_range
+    if start < 0:
+        return None, -start
+    return start, None if stop is None else stop - 1
+
+
+def _to_latest(version: str) -> Response:
+    path = request.path.replace(f"/versions/{downloads.LATEST}", f"/versions/{version}", 1)
+    location = request.script_root + path
+    return Response(status=302, headers={"Location": location, "Cache-Control": "no-cache"})
