@@ -44,6 +44,7 @@ __all__ = [
     "ReportRejected",
     "ZoneFeatureShape",
     "categories",
+    "department_bbox",
     "preview_report",
     "public_reports",
     "zone_rows",
@@ -248,3 +249,14 @@ def zone_rows(session: Session, kind: str) -> Iterator[tuple[dict[str, Any], dic
             "geo_point_2d": {"lon": (zone.min_lon + zone.max_lon) / 2, "lat": (zone.min_lat + zone.max_lat) / 2},
         }
         yield row, zone.geometry
+
+
+def department_bbox(session: Session) -> tuple[float, float, float, float] | None:
+    """The département's extent (min lon, min lat, max lon, max lat: its communes'), None before
+    the zones are loaded."""
+    extent = session.execute(
+        select(func.min(Zone.min_lon), func.min(Zone.min_lat), func.max(Zone.max_lon), func.max(Zone.max_lat)).where(
+            Zone.kind == "commune"
+        )
+    ).one()
+    return None if extent[0] is None else tuple(extent)  # type: ignore[return-value]

@@ -118,6 +118,7 @@ def create_sandbox_app(
     api.register_blueprint(views.reports_blp, url_prefix=API_PREFIX)
     api.register_blueprint(explore_views.blp, url_prefix=EXPLORE_PREFIX)
     api.register_blueprint(explore_views.datasets_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(explore_views.dcat_blp, url_prefix="")
     app.register_blueprint(portal.blp)
     # Forms that send mail or create keys: a per-address limit against abuse (the limited view
     # replaces the registered one, as flask-limiter checks decorated limits when the view runs).

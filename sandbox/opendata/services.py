@@ -5,7 +5,9 @@ file, fetched once from the media storage into a local cache (versions never cha
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,71 @@ def records(
 ) -> dict[str, Any]:
     """The records of the dataset's latest version (or of ``version``): :class:`DatasetNotFound`,
     :class:`VersionNotFound`, or :class:`QueryRefused` for a query the API refuses."""
+    dataset, parquet = _version_file(session, storage, cache, dataset_id, version)
+    with duckdb.connect() as connection:
+        try:
+            return explore.records(connection, parquet, dataset.fields, request)
+        except explore.ExploreError as refusal:
+            raise QueryRefused(refusal) from None
+
+
+def export(
+    session: Session,
+    storage: Storage,
+    cache: Path,
+    dataset_id: str,
+    request: explore.ExportRequest,
+    format: str,
+    *,
+    version: str | None = None,
+) -> Stream:
+    """The whole answer to ``request`` in ``format``, to stream; the query has run (a refusal is
+    raised here, as for :func:`records`)."""
+    dataset, parquet = _version_file(session, storage, cache, dataset_id, version)
+    work = Path(tempfile.mkdtemp(prefix="signal93-export-"))
+    connection = duckdb.connect()
+    stream = Stream(connection, work)
+    try:
+        stream.chunks = explore.export(connection, parquet, dataset.fields, request, format, work)
+    except explore.ExploreError as refusal:
+        stream.close()
+        raise QueryRefused(refusal) from None
+    except BaseException:
+        stream.close()
+        raise
+    return stream
+
+
+class Stream:
+    """An export's chunks, and what they hold until the answer is sent (the DuckDB connection, the
+    scratch folder), released by :meth:`close` — which the WSGI server calls, even when the client
+    left half-way or asked only for the headers."""
+
+    def __init__(self, connection: Any, work: Path):
+        self.connection, self.work = connection, work
+        self.chunks: Iterator[bytes] = iter(())
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self.chunks
+        finally:
+            self.close()  # at once, the last chunk read
+
+    def close(self) -> None:
+        if self.connection is None:
+            return
+        close = getattr(self.chunks, "close", None)
+        if close:
+            close()
+        self.connection.close()
+        self.connection = None
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _version_file(
+    session: Session, storage: Storage, cache: Path, dataset_id: str, version: str | None
+) -> tuple[Dataset, Path]:
+    """The dataset and the Parquet file of its latest version (or of ``version``)."""
     dataset = dataset_or_none(dataset_id)
     if dataset is None:
         raise DatasetNotFound()
@@ -88,12 +155,7 @@ def records(
         found = session.scalar(query.where(DatasetVersion.version == version))
         if found is None:
             raise VersionNotFound(errors={"query": {"version": ["no such version of this dataset"]}})
-    parquet = _cached(storage, cache, dataset_id, found.version)
-    with duckdb.connect() as connection:
-        try:
-            return explore.records(connection, parquet, dataset.fields, request)
-        except explore.ExploreError as refusal:
-            raise QueryRefused(refusal) from None
+    return dataset, _cached(storage, cache, dataset_id, found.version)
 
 
 def _cached(storage: Storage, cache: Path, dataset_id: str, version: str) -> Path:

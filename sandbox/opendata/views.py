@@ -1,9 +1,10 @@
-"""The Opendatasoft Explore API v2.1 on the sandbox's open datasets (the subset teams use): the
-catalog and the records. Code written against it works on the département's portal, its base URL
-changed."""
+"""The sandbox's open datasets over HTTP: the Opendatasoft Explore API v2.1 (the subset teams use:
+the catalog and the records; code written against it works on the département's portal, its base
+URL changed), the downloads of their immutable versions, and their DCAT catalog."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import marshmallow as ma
@@ -14,7 +15,7 @@ from backend import deps
 from backend.fields import QueryList, ResponseSchema
 from backend.http import Blueprint, db_session, read_only
 from backend.openapi import file_response
-from sandbox.opendata import downloads, explore, services, snapshots
+from sandbox.opendata import dcat, downloads, explore, services, snapshots
 from sandbox.opendata.odsql import TYPES
 
 blp = Blueprint("explore", __name__, description="Open datasets, queried as the Opendatasoft Explore API v2.1 answers")
@@ -77,6 +78,7 @@ class RecordsSchema(ResponseSchema):
     )
 
 
+TEXT = {"schema": {"type": "string"}}
 QUERY_ERRORS = ((400, "odsql_error"), (400, "invalid_limit"), (400, "invalid_offset"))
 
 
@@ -117,6 +119,68 @@ class Records(MethodView):
         return services.records(db_session(), context.storage, cache, dataset_id, request, version=args.get("version"))
 
 
+class ExportQuerySchema(ma.Schema):
+    select = RecordsQuerySchema._declared_fields["select"]
+    where = RecordsQuerySchema._declared_fields["where"]
+    group_by = RecordsQuerySchema._declared_fields["group_by"]
+    order_by = RecordsQuerySchema._declared_fields["order_by"]
+    limit = ma.fields.Integer(
+        load_default=-1,
+        validate=ma.validate.Range(min=-1, max=2**53),
+        metadata={"description": "How many rows (-1, the default: every row)"},
+    )
+    refine = RecordsQuerySchema._declared_fields["refine"]
+    exclude = RecordsQuerySchema._declared_fields["exclude"]
+    version = RecordsQuerySchema._declared_fields["version"]
+    delimiter = ma.fields.String(
+        load_default=";",
+        validate=ma.validate.OneOf(explore.DELIMITERS),
+        metadata={"description": "CSV: the field separator (`;` as on the portal, `,`, `|` or a tab)"},
+    )
+    with_bom = ma.fields.Boolean(
+        load_default=True,
+        metadata={"description": "CSV: start with a UTF-8 byte order mark (spreadsheets read the accents)"},
+    )
+
+
+@blp.route("/catalog/datasets/<string:dataset_id>/exports/<any(csv,json,jsonl,geojson,parquet):format>")
+class Export(MethodView):
+    @blp.operation("exportExploreRecords", services.DatasetNotFound, services.VersionNotFound, *QUERY_ERRORS)
+    @blp.arguments(ExportQuerySchema, location="query")
+    @blp.doc(
+        security=[{"ApikeyHeader": []}, {"ApikeyAuthorization": []}, {}],
+        responses={
+            "200": file_response(
+                "Every matching record, streamed",
+                *sorted({kind.split(";")[0] for kind in explore.EXPORT_TYPES.values()}),
+                headers={"Content-Disposition": TEXT},
+            )
+        },
+    )
+    @read_only
+    def get(self, args: dict[str, Any], dataset_id: str, format: str):
+        """A dataset's records, all of them, in CSV, JSON, JSON Lines, GeoJSON or Parquet
+
+        The same `select`, `where`, `group_by`, `order_by`, `refine` and `exclude` as the records,
+        without their page bounds: the whole answer, streamed as it is read.
+        """
+        context = deps.core()
+        request = explore.ExportRequest(
+            **{name: args[name] for name in ("select", "where", "group_by", "order_by") if name in args},
+            limit=args["limit"],
+            refine=args.get("refine", []),
+            exclude=args.get("exclude", []),
+            delimiter=args["delimiter"],
+            with_bom=args["with_bom"],
+        )
+        cache = context.settings.instance_path / "opendata-cache"
+        stream = services.export(
+            db_session(), context.storage, cache, dataset_id, request, format, version=args.get("version")
+        )
+        headers = {"Content-Disposition": f'attachment; filename="{dataset_id}.{format}"'}
+        return Response(stream, content_type=explore.EXPORT_TYPES[format], headers=headers)
+
+
 # --- downloads: /api/v1/datasets ------------------------------------------------------------------
 
 datasets_blp = Blueprint(
@@ -131,7 +195,6 @@ VERSION_PATH = {
     "description": "A version id (`2026-11-29.1`), or `latest` (redirected to the current version)",
     "schema": {"type": "string", "pattern": r"^(latest|\d{4}-\d{2}-\d{2}\.\d+)$"},
 }
-TEXT = {"schema": {"type": "string"}}
 FILE_HEADERS = {
     "ETag": {"description": "The file's SHA-256, strong", **TEXT},
     "Repr-Digest": {"description": "`sha-256=:<base64>:` (RFC 9530)", **TEXT},
@@ -348,3 +411,48 @@ def _to_latest(version: str) -> Response:
     path = request.path.replace(f"/versions/{downloads.LATEST}", f"/versions/{version}", 1)
     location = request.script_root + path
     return Response(status=302, headers={"Location": location, "Cache-Control": "no-cache"})
+
+
+# --- the DCAT catalog: /catalog.jsonld, /catalog.ttl -----------------------------------------------
+
+dcat_blp = Blueprint(
+    "dcat", __name__, description="The open datasets as a DCAT catalog (DCAT-AP), for data.gouv.fr and other harvesters"
+)
+CATALOG_CACHE = "public, max-age=300"
+
+
+def _dcat_document() -> dict[str, Any]:
+    from sandbox.app import MOUNT
+
+    home = deps.core().settings.public_base_url + MOUNT + "/"
+    return dcat.catalog(db_session(), links(), home=home)
+
+
+@dcat_blp.route("/catalog.jsonld")
+class DcatJsonLd(MethodView):
+    @dcat_blp.operation("getDcatCatalogJsonLd")
+    @dcat_blp.doc(
+        responses={
+            "200": {
+                "description": "A dcat:Catalog, its @context inline: a dcat:Dataset per dataset, a "
+                "dcat:Distribution per file of its latest version",
+                "content": {"application/ld+json": {"schema": {"type": "object"}}},
+            }
+        }
+    )
+    @read_only
+    def get(self):
+        """The DCAT catalog in JSON-LD"""
+        body = json.dumps(_dcat_document())
+        return Response(body, content_type="application/ld+json", headers={"Cache-Control": CATALOG_CACHE})
+
+
+@dcat_blp.route("/catalog.ttl")
+class DcatTurtle(MethodView):
+    @dcat_blp.operation("getDcatCatalogTurtle")
+    @dcat_blp.doc(responses={"200": file_response("The same DCAT catalog in Turtle", "text/turtle")})
+    @read_only
+    def get(self):
+        """The DCAT catalog in Turtle"""
+        body = dcat.turtle(_dcat_document())
+        return Response(body, content_type="text/turtle; charset=utf-8", headers={"Cache-Control": CATALOG_CACHE})
