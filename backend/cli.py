@@ -164,6 +164,8 @@ def worker_command(burst: bool) -> None:
         raise click.ClickException("REDIS_URL is not set: without it, jobs already run in-process.")
     jobs.sweep()  # whatever a previous worker left behind
     jobs.schedule_sweeps(redis_client)
+    for schedule in current_app.extensions.get("signal93.schedules", []):  # the sandbox's snapshots
+        schedule(redis_client)
     worker = Worker([Queue(QUEUE_NAME, connection=redis_client)], connection=redis_client)
     worker.work(burst=burst, with_scheduler=not burst)
 

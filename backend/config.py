@@ -51,6 +51,8 @@ class Settings:
     max_photo_pixels: int = 40_000_000
     trusted_proxy_hops: int = 0
     routing_refresh_seconds: float = 1.0
+    # Hours between two builds of the open-data snapshots by the workers (0: built by hand only).
+    opendata_build_hours: int = 24
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -130,6 +132,7 @@ class Settings:
         max_video_bytes = _int(get("MAX_VIDEO_BYTES"), 50 * 1024 * 1024, 1024, problems, "MAX_VIDEO_BYTES")
         max_photo_pixels = _int(get("MAX_PHOTO_PIXELS"), 40_000_000, 10_000, problems, "MAX_PHOTO_PIXELS")
         trusted_proxy_hops = _int(get("TRUSTED_PROXY_HOPS"), 0, 0, problems, "TRUSTED_PROXY_HOPS")
+        opendata_build_hours = _int(get("OPENDATA_BUILD_HOURS"), 24, 0, problems, "OPENDATA_BUILD_HOURS")
 
         routing_refresh_seconds = 1.0
         raw_refresh = get("ROUTING_REFRESH_SECONDS")
@@ -166,6 +169,7 @@ class Settings:
             max_photo_pixels=max_photo_pixels,
             trusted_proxy_hops=trusted_proxy_hops,
             routing_refresh_seconds=routing_refresh_seconds,
+            opendata_build_hours=opendata_build_hours,
             log_level=log_level,
             log_json=log_format == "json",
         )

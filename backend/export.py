@@ -10,6 +10,8 @@ report's routing record): a change to those schemas changes this seam too, and m
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -19,13 +21,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from backend.directory import services as directory
-from backend.directory.models import Category, Program
+from backend.directory.models import Category, Directorate, Program, Taxon
 from backend.directory.schemas import CategorySchema
 from backend.errors import InvalidFields
 from backend.fields import ResponseSchema
 from backend.reports import intake
 from backend.reports import schemas as report_schemas
-from backend.reports.models import Report, ReportEvent, format_reference
+from backend.reports.models import Report, Reporter, ReportEvent, format_reference
 from backend.routing.services import Router
 from backend.zones import schemas as zone_schemas
 from backend.zones import services as zones
@@ -33,9 +35,12 @@ from backend.zones.models import ZONE_KINDS, Zone
 
 EXPORT_VERSION = 2
 __all__ = [
+    "CATEGORY_FIELDS",
+    "DIRECTORATE_FIELDS",
     "EXPORT_VERSION",
     "REPORT_EXAMPLE",
     "REPORT_FIELDS",
+    "SIGHTING_FIELDS",
     "ZONE_FIELDS",
     "ZONE_KINDS",
     "CategoryShape",
@@ -44,9 +49,13 @@ __all__ = [
     "ReportRejected",
     "ZoneFeatureShape",
     "categories",
+    "category_rows",
     "department_bbox",
+    "directorate_rows",
     "preview_report",
     "public_reports",
+    "scrub",
+    "sightings",
     "zone_rows",
     "zones_of_kind",
 ]
@@ -147,8 +156,33 @@ REPORT_FIELDS = {
     "acknowledged_at": "datetime",
     "resolved_at": "datetime",
     "support_count": "int",
+    "description": "text",
 }
 BATCH = 1000
+
+# What a published description must not carry: e-mail addresses, phone numbers, links.
+_SCRUBBED = (
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE), "[courriel masqué]"),
+    (
+        re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:fr|com|org|net|eu|info|io)(?:/\S*)?\b", re.I),
+        "[lien masqué]",
+    ),
+    (
+        re.compile(r"(?:(?:\+|00)\d{2,3}[\s.-]?\(?0?\)?[\s.-]?[1-9]|\b0[1-9])(?:[\s.-]?\d{2}){4}\b"),
+        "[téléphone masqué]",
+    ),
+)
+
+
+def scrub(text: str, names: tuple[str, ...] = ()) -> str:
+    """``text`` without e-mail addresses, phone numbers, links, nor any of ``names`` (the
+    reporter's own, when it is written in the text)."""
+    for pattern, replacement in _SCRUBBED:
+        text = pattern.sub(replacement, text)
+    for name in names:
+        if name and len(name.strip()) >= 3:
+            text = re.sub(re.escape(name.strip()), "[nom masqué]", text, flags=re.I)
+    return text.strip()
 
 
 def _first_status(status: str) -> Any:
@@ -165,7 +199,8 @@ def _first_status(status: str) -> Any:
 def public_reports(session: Session) -> Iterator[dict[str, Any]]:
     """Every report as the public may see it, oldest first (:data:`REPORT_FIELDS`): its public
     point (a sensitive species' coarsened to about 1 km), where and to whom it was routed (as
-    recorded), its dates. No reporter, no device id, no free text."""
+    recorded), its dates. No reporter, no device id; the description only where an agent marked
+    it publishable, and then :func:`scrub`-bed."""
     acknowledged, resolved = _first_status("acknowledged"), _first_status("resolved")
     statement = (
         select(
@@ -183,17 +218,21 @@ def public_reports(session: Session) -> Iterator[dict[str, Any]]:
             Report.support_count,
             acknowledged.c.at,
             resolved.c.at,
+            Report.description_public,
+            Report.description,
+            Reporter.name,
         )
         .join(Program, Report.program_id == Program.id)
         .join(Category, Report.category_id == Category.id)
         .outerjoin(acknowledged, acknowledged.c.report_id == Report.id)
         .outerjoin(resolved, resolved.c.report_id == Report.id)
+        .outerjoin(Reporter, Reporter.report_id == Report.id)
         .order_by(Report.id)
         .execution_options(yield_per=BATCH)
     )
     for row in session.execute(statement):
         (report_id, received_at, status, program, category, category_name, lon, lat, sensitive) = row[:9]
-        commune, routing, supports, acknowledged_at, resolved_at = row[9:]
+        commune, routing, supports, acknowledged_at, resolved_at, publishable, description, name = row[9:]
         zones_by_kind = {zone["kind"]: zone for zone in routing.get("zones", [])}
         unit = routing.get("unit") or {}
         yield {
@@ -214,6 +253,7 @@ def public_reports(session: Session) -> Iterator[dict[str, Any]]:
             "acknowledged_at": acknowledged_at,
             "resolved_at": resolved_at,
             "support_count": supports,
+            "description": (scrub(description, (name or "",)) or None) if publishable else None,
         }
 
 
@@ -260,3 +300,126 @@ def department_bbox(session: Session) -> tuple[float, float, float, float] | Non
         )
     ).one()
     return None if extent[0] is None else tuple(extent)  # type: ignore[return-value]
+
+
+CATEGORY_FIELDS = {
+    "code": "text",
+    "name": "text",
+    "description": "text",
+    "program": "text",
+    "program_name": "text",
+    "directorate": "text",
+    "keywords": "text",
+    "target_days": "int",
+    "attributes": "text",
+}
+
+
+def category_rows(session: Session) -> Iterator[dict[str, Any]]:
+    """The active categories (:data:`CATEGORY_FIELDS`); ``attributes``: their definitions as the
+    catalog gives them, in JSON."""
+    for category in categories(session):
+        program = session.scalar(select(Program).where(Program.code == category["program"]))
+        yield {
+            "code": category["code"],
+            "name": category["name"],
+            "description": category["description"],
+            "program": category["program"],
+            "program_name": program.name if program else None,
+            "directorate": category["directorate"],
+            "keywords": ", ".join(category["keywords"]),
+            "target_days": category["target_days"],
+            "attributes": json.dumps(category["attributes"], ensure_ascii=False),
+        }
+
+
+DIRECTORATE_FIELDS = {
+    "code": "text",
+    "name": "text",
+    "description": "text",
+    "programs": "text",
+    "units_count": "int",
+    "units": "text",
+}
+
+
+def directorate_rows(session: Session) -> Iterator[dict[str, Any]]:
+    """The directorates (:data:`DIRECTORATE_FIELDS`): their programs and their active units (by
+    name; never where a unit is notified)."""
+    for directorate in session.scalars(select(Directorate).order_by(Directorate.code)):
+        programs = session.scalars(
+            select(Program.code).where(Program.directorate_id == directorate.id, Program.active.is_(True))
+        )
+        units = [unit.name for unit in directorate.units if unit.active]
+        yield {
+            "code": directorate.code,
+            "name": directorate.name,
+            "description": directorate.description,
+            "programs": ", ".join(sorted(programs)),
+            "units_count": len(units),
+            "units": " ; ".join(units),
+        }
+
+
+SIGHTING_FIELDS = {
+    "reference": "text",
+    "category": "text",
+    "species": "text",
+    "species_name": "text",
+    "group": "text",
+    "count": "int",
+    "observed_at": "datetime",
+    "geo_point_2d": "geo_point_2d",
+    "location_precision": "text",
+    "park": "text",
+    "park_name": "text",
+    "zone": "text",
+    "status": "text",
+}
+
+
+def sightings(session: Session) -> Iterator[dict[str, Any]]:
+    """The public sightings (:data:`SIGHTING_FIELDS`): each report naming a species, oldest
+    first, its point public as the public API gives it (a sensitive species' coarsened), the park
+    it was routed to, and its nature zone when it came through one."""
+    statement = (
+        select(Report.id, Report.received_at, Report.observed_at, Report.status, Category.code, Category.attributes)
+        .add_columns(Report.attributes, Report.public_lon, Report.public_lat, Report.sensitive, Report.routing)
+        .join(Category, Report.category_id == Category.id)
+        .join(Program, Report.program_id == Program.id)
+        .where(Program.code == "observacteurs")
+        .order_by(Report.id)
+        .execution_options(yield_per=BATCH)
+    )
+    taxa: dict[str, Taxon] = {}
+    for row in session.execute(statement):
+        report_id, received_at, observed_at, status, category, definitions, values = row[:7]
+        lon, lat, sensitive, routing = row[7:]
+        species = next(
+            (values.get(d["code"]) for d in definitions if d.get("values_from") == "taxa" and values.get(d["code"])),
+            None,
+        )
+        if isinstance(species, list):
+            species = species[0] if species else None
+        if species and species not in taxa:
+            taxon = session.scalar(select(Taxon).where(Taxon.scientific_name == species))
+            if taxon is not None:
+                taxa[species] = taxon
+        taxon = taxa.get(species) if species else None
+        count = values.get("nombre")
+        park = next((zone for zone in routing.get("zones", []) if zone["kind"] == "park"), {})
+        yield {
+            "reference": format_reference(received_at, report_id),
+            "category": category,
+            "species": species,
+            "species_name": taxon.french_name if taxon else None,
+            "group": taxon.group if taxon else None,
+            "count": int(count) if isinstance(count, int | float) and count == count and abs(count) < 2**53 else None,
+            "observed_at": observed_at or received_at,
+            "geo_point_2d": {"lon": lon, "lat": lat},
+            "location_precision": "coarsened" if sensitive else "exact",
+            "park": park.get("code"),
+            "park_name": park.get("name"),
+            "zone": None,  # the nature zone of a walk: Observ'acteurs' QR codes will fill it
+            "status": status,
+        }

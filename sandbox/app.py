@@ -213,8 +213,10 @@ def mount(backend_app: Flask, sandbox_app: Flask) -> None:
     """Serve the sandbox at /sandbox of the backend app, and add its commands and migrations."""
     from sandbox import cli
     from sandbox.migrate import migrate as migrate_sandbox
+    from sandbox.opendata.jobs import schedule_builds
 
     backend_app.wsgi_app = DispatcherMiddleware(backend_app.wsgi_app, {MOUNT: sandbox_app})  # type: ignore[method-assign]
     backend_app.cli.add_command(cli.sandbox_group)
     backend_app.extensions["sandbox.usage"] = sandbox_app.extensions["sandbox.usage"]
     backend_app.extensions.setdefault("signal93.extra_migrations", []).append(migrate_sandbox)
+    backend_app.extensions.setdefault("signal93.schedules", []).append(schedule_builds)

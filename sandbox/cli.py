@@ -216,18 +216,20 @@ def _datasets(dataset: str | None, every: bool) -> list[Any]:
 @click.option("--all", "every", is_flag=True, help="Every dataset.")
 def snapshot_build(dataset: str | None, every: bool) -> None:
     """Build and publish a new version of each dataset whose data changed (none otherwise)."""
-    from sandbox.opendata import snapshots
+    from sandbox.opendata import jobs
+    from sandbox.opendata.datasets import refused_extras
 
+    for reason in refused_extras():
+        click.echo(f"refused: {reason}", err=True)
     datasets = _datasets(dataset, every)
-    storage = deps.current().storage
-    with click.progressbar(datasets, label="Building", item_show_func=lambda d: d.id if d else "") as bar:
-        built = []
-        for item in bar:
-            with _database().transaction() as session:  # one transaction per dataset: each published on its own
-                version = snapshots.build(session, storage, item, now=_now())
-                built.append((item.id, version.version if version else None, version.rows if version else None))
-    for name, version, rows in built:
-        click.echo(f"{name}: {version} ({rows} rows)" if version else f"{name}: unchanged")
+    with click.progressbar(length=len(datasets), label="Building", item_show_func=lambda name: name) as bar:
+        results = jobs.build_datasets(
+            deps.current(), [item.id for item in datasets], now=_now(), progress=lambda name: bar.update(1, name)
+        )
+    for result in results:
+        click.echo(result.line())
+    if any(result.failed for result in results):
+        raise SystemExit(1)
 
 
 @snapshot_group.command("prune")

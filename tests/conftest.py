@@ -168,6 +168,10 @@ def wsgi_app(app, settings, database):
     """The app as ``wsgi.py`` serves it: the backend, the sandbox mounted at /sandbox."""
     from sandbox.app import create_sandbox_app, mount
 
+    if TEST_REDIS_URL:  # the sandbox's limits live in Redis: each test starts from zero
+        import redis
+
+        redis.Redis.from_url(TEST_REDIS_URL).flushdb()
     mount(app, create_sandbox_app(settings, database=database))
     return app
 

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, event, text
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, event, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import INT_MAX, Base, utcnow
@@ -64,6 +64,8 @@ class Report(Base):
     observed_at: Mapped[datetime | None]
     received_at: Mapped[datetime]
     description: Mapped[str] = mapped_column(Text, default="")
+    # An agent judged the description fit to publish (open data: scrubbed of contacts and links).
+    description_public: Mapped[bool] = mapped_column(default=False, server_default=false())
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     directorate_id: Mapped[int] = mapped_column(ForeignKey("directorates.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))

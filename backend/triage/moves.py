@@ -174,6 +174,17 @@ def set_priority(
     return report
 
 
+def set_description_publication(
+    session: Session, agent: Agent, reference: str, *, publishable: bool, version: int | None, now: datetime
+) -> Report:
+    """Say whether the report's description may be published in the open data (scrubbed of
+    e-mail addresses, phone numbers and links on the way out); traced."""
+    report = visible_report(session, agent, reference)
+    values, data = {"description_public": publishable}, {"publishable": publishable}
+    report, _ = _change(session, agent, report, version, now, values, "description_publication", data)
+    return report
+
+
 def reroute(
     session: Session,
     agent: Agent,

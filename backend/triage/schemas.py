@@ -80,6 +80,9 @@ class TriageReportSchema(ReportPublicSchema):
     media = ComputedList(ma.fields.Nested(AgentMediaSchema), method="_agent_media", required=True)
     version = ma.fields.Integer(required=True)
     description = ma.fields.String(required=True)
+    description_public = ma.fields.Boolean(
+        required=True, metadata={"description": "Published in the open data (contacts and links scrubbed)"}
+    )
     observed_at = ma.fields.DateTime(allow_none=True, required=True)
     reporter = ComputedNested(
         ContactSchema, method="_contact", allow_none=True, required=True, metadata={"description": "With consent only"}
@@ -253,6 +256,13 @@ class AssignmentSchema(ma.Schema):
 
 class PrioritySchema(ma.Schema):
     priority = ma.fields.String(required=True, validate=ma.validate.OneOf(list(PRIORITIES)))
+    version = VersionField()
+
+
+class DescriptionPublicationSchema(ma.Schema):
+    publishable = ma.fields.Boolean(
+        required=True, metadata={"description": "true: the description goes into the open data, scrubbed"}
+    )
     version = VersionField()
 
 

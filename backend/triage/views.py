@@ -242,6 +242,29 @@ class Priority(MethodView):
         return _answer(report)
 
 
+@blp.route("/triage/reports/<string:reference>/description-publication")
+class DescriptionPublication(MethodView):
+    @blp.operation("setReportDescriptionPublication", *errors.CHANGE_ERRORS)
+    @json_body()
+    @blp.arguments(schemas.DescriptionPublicationSchema(), example={"publishable": True, "version": 2})
+    @blp.response(
+        200, schemas.TriageReportSchema, description="The report, its description published or not", headers=ETAG
+    )
+    @blp.doc(security=[{"AgentToken": []}])
+    @blp.doc(parameters=[IF_MATCH])
+    def put(self, data, reference: str):
+        """Publish the report's description in the open data, or not (scrubbed of contacts and links)"""
+        report = moves.set_description_publication(
+            db_session(),
+            current_agent(),
+            reference,
+            publishable=data["publishable"],
+            version=_version(data),
+            now=utcnow(),
+        )
+        return _answer(report)
+
+
 @blp.route("/triage/reports/<string:reference>/reroute")
 class Reroute(MethodView):
     @blp.operation(

@@ -150,6 +150,7 @@ def _write_parquet(dataset: Dataset, work: Path) -> None:
     """data.parquet from data.csv, typed (DuckDB streams it: constant memory)."""
     columns = ", ".join(_column(name, kind) for name, kind in dataset.fields.items())
     with duckdb.connect() as connection:
+        connection.execute("SET TimeZone = 'UTC'")  # a time written without its offset is in UTC
         connection.register("rows", connection.read_csv(str(work / "data.csv"), header=True, all_varchar=True))
         # Column expressions built from the dataset's own schema (no request input).
         connection.execute(f"COPY (SELECT {columns} FROM rows) TO ? (FORMAT parquet)", [str(work / "data.parquet")])  # noqa: S608

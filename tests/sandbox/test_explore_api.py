@@ -26,7 +26,8 @@ def test_a_team_lists_the_datasets_and_queries_the_records(wsgi_app):
 
     catalog = client.get(BASE).get_json()
     ids = [item["dataset_id"] for item in catalog["results"]]
-    assert catalog["total_count"] == len(ids) == 5
+    assert catalog["total_count"] == len(ids)
+    assert {"signalements", "delais-traitement", "communes", "categories", "especes-des-parcs"} <= set(ids)
     reports = next(item for item in catalog["results"] if item["dataset_id"] == "signalements")
     assert reports["metas"]["default"]["records_count"] == 3
     assert {"name": "geo_point_2d", "type": "geo_point_2d", "label": "geo_point_2d"} in reports["fields"]
