@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
@@ -52,10 +53,42 @@ def _csrf_error(error: CSRFError) -> tuple[str, int]:
 
 @blp.get("/")
 def index() -> str:
+    from sandbox.opendata import downloads
+    from sandbox.opendata.views import links
+
     events = services.open_events(db_session(), _now())
     return render_template(
-        "index.html", events=events, base_url=_base_url(), trial_limit=limits.TRIAL_LIMIT, example=_limits_of(events)
+        "index.html",
+        events=events,
+        base_url=_base_url(),
+        trial_limit=limits.TRIAL_LIMIT,
+        example=_limits_of(events),
+        datasets=downloads.list_datasets(db_session(), links()),
     )
+
+
+@blp.app_template_filter("octets")
+def _octets(size: int) -> str:
+    """A file size as French readers write it: 850 octets, 12,3 Ko, 4,1 Mo."""
+    for unit, scale in (("Go", 1 << 30), ("Mo", 1 << 20), ("Ko", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f}".replace(".", ",") + f"\u00a0{unit}"
+    return f"{size}\u00a0octets"
+
+
+@blp.app_template_filter("curl_query")
+def _curl_query(example: dict[str, str]) -> str:
+    """The query as curl's ``-G --data-urlencode`` options (readable, and encoded by curl)."""
+    return " ".join(f"--data-urlencode {_shell_word(f'{name}={value}')}" for name, value in example.items())
+
+
+def _shell_word(text: str) -> str:
+    """``text`` quoted for a shell as a person would quote it ('…', or "…" around ODSQL strings)."""
+    if "'" not in text:
+        return f"'{text}'"
+    if not any(character in text for character in '"$`\\!'):
+        return f'"{text}"'
+    return shlex.quote(text)
 
 
 def _limits_of(events: list[Event]) -> dict[str, int]:

@@ -68,8 +68,8 @@ def running(command: list[str], env: dict[str, str], port: int) -> Iterator[str]
         process.stderr.close()
 
 
-def gunicorn(env: dict[str, str], workers: int = 2):
-    port = free_port()
+def gunicorn(env: dict[str, str], workers: int = 2, port: int | None = None):
+    port = port or free_port()
     command = [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "wsgi:app"]
     return running(command, env, port)
 

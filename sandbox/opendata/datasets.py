@@ -49,6 +49,8 @@ class Dataset:
     key: str
     rows: Callable[[Session], Iterator[Row]]
     spatial: bool = True
+    # The ready query the portal shows (Explore records parameters).
+    example: dict[str, str] = field(default_factory=lambda: {"limit": "5"})
     licence: dict[str, str] = field(default_factory=lambda: dict(LICENCE))
     source: dict[str, str] = field(default_factory=lambda: dict(SOURCE))
 
@@ -151,6 +153,13 @@ BUILT_IN: dict[str, Dataset] = {
             fields=export.REPORT_FIELDS,
             key="reference",
             rows=_reports,
+            example={
+                "select": "commune_name, count(*) as signalements",
+                "where": "program = 'patrouillage' and received_at >= date'2026-01-01'",
+                "group_by": "commune_name",
+                "order_by": "signalements desc",
+                "limit": "5",
+            },
         ),
         Dataset(
             id="delais-traitement",
@@ -164,6 +173,7 @@ BUILT_IN: dict[str, Dataset] = {
             key="id",
             rows=_delays,
             spatial=False,
+            example={"where": "directorate = 'DVD'", "order_by": "month desc", "limit": "5"},
         ),
         Dataset(
             id="observations-biodiversite",
@@ -177,6 +187,13 @@ BUILT_IN: dict[str, Dataset] = {
             fields=export.SIGHTING_FIELDS,
             key="reference",
             rows=_plain(export.sightings),
+            example={
+                "select": "species_name, sum(count) as individus",
+                "where": "park = 'sausset'",
+                "group_by": "species_name",
+                "order_by": "individus desc",
+                "limit": "5",
+            },
         ),
         Dataset(
             id="communes",
@@ -186,6 +203,7 @@ BUILT_IN: dict[str, Dataset] = {
             fields=export.ZONE_FIELDS,
             key="code",
             rows=_zones("commune"),
+            example={"select": "code, name, parent_name", "where": 'search(name, "saint")', "limit": "5"},
         ),
         Dataset(
             id="territoires",

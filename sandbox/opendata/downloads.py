@@ -79,6 +79,7 @@ def describe_dataset(dataset: Dataset, latest: DatasetVersion, links: Links) -> 
         "key": dataset.key,
         "fields": [{"name": name, "type": kind} for name, kind in dataset.fields.items()],
         "latest": describe_version(latest, links),
+        "example": dict(dataset.example),
         "links": {
             "versions": f"{links.api}/datasets/{dataset.id}/versions",
             "latest": f"{links.api}/datasets/{dataset.id}/versions/{LATEST}",

@@ -277,6 +277,12 @@ class OpenDatasetSchema(ResponseSchema):
     key = ma.fields.String(required=True, metadata={"description": "The field that identifies a row"})
     fields = ma.fields.List(ma.fields.Nested(OpenDatasetFieldSchema), required=True)
     latest = ma.fields.Nested(DatasetVersionSchema, required=True)
+    example = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        required=True,
+        metadata={"description": "A ready query: parameters of the Explore records"},
+    )
     links = ma.fields.Nested(OpenDatasetLinksSchema, required=True)
 
 

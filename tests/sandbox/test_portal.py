@@ -32,7 +32,7 @@ def test_home_page_explains_datasets_quick_start_limits_and_docs(sandbox, event)
     page = sandbox.get("/")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "Jeux de données" in html
+    assert "Données ouvertes" in html
     assert "Démarrage rapide" in html
     assert "Limites" in html
     assert "curl -H" in html
@@ -183,3 +183,38 @@ def test_sign_in_requests_are_limited_per_address(sandbox):
     assert statuses == [200] * 5 + [429]
     refused = sandbox.post("/connexion", data={"csrf_token": token, "contact_email": "x@example.org"})
     assert "Trop de demandes" in refused.get_data(as_text=True)
+
+
+def test_the_home_page_lists_the_open_datasets_with_links_and_ready_queries(wsgi_app):
+    import shlex
+    from urllib.parse import urlsplit
+
+    from tests.factories import report_payload, submit
+    from tests.sandbox.test_explore_api import build
+
+    client = wsgi_app.test_client()
+    submit(client, report_payload())
+    build(wsgi_app, "--all")
+    html = unescape(client.get("/sandbox/").get_data(as_text=True))
+    assert "Signalements des citoyens</strong> — 1 ligne, version " in html
+    assert 'href="/sandbox/catalog.jsonld"' in html
+    assert client.get("/sandbox/catalog.jsonld").status_code == 200
+    # Every file link of every dataset downloads that file.
+    links = re.findall(r'<a href="(http://[^"]+/versions/[^"]+/[^"/]+)">([^<]+)</a>', html)
+    assert len(links) >= 11 * 4
+    for url, name in links[:12]:
+        assert url.endswith("/" + name)
+        assert client.get(urlsplit(url).path).status_code == 200, url
+    assert re.search(r"<td>\d+(,\d)?\xa0(octets|Ko|Mo)</td>", html)
+    # The ready curl query of each dataset answers, as curl would send it.
+    queries = re.findall(r'<pre class="code">(curl -G [^<]+)</pre>', html)
+    assert len(queries) >= 11
+    for command in queries:
+        words = shlex.split(command)
+        url = urlsplit(words[2]).path
+        params = dict(word.split("=", 1) for word in words[4::2])
+        answer = client.get(url, query_string=params)
+        assert answer.status_code == 200, (command, answer.get_json())
+    reports = next(command for command in queries if "/signalements/records" in command)
+    assert "--data-urlencode 'group_by=commune_name'" in reports
+    assert "--data-urlencode \"where=program = 'patrouillage' and received_at >= date'2026-01-01'\"" in reports
