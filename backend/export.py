@@ -10,11 +10,13 @@ report's routing record): a change to those schemas changes this seam too, and m
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import marshmallow as ma
 from sqlalchemy import func, select
@@ -27,7 +29,7 @@ from backend.errors import InvalidFields
 from backend.fields import ResponseSchema
 from backend.reports import intake
 from backend.reports import schemas as report_schemas
-from backend.reports.models import Report, Reporter, ReportEvent, format_reference
+from backend.reports.models import REFERENCE_PREFIX, Report, Reporter, ReportEvent, format_reference
 from backend.routing.services import Router
 from backend.zones import schemas as zone_schemas
 from backend.zones import services as zones
@@ -38,6 +40,7 @@ __all__ = [
     "CATEGORY_FIELDS",
     "DIRECTORATE_FIELDS",
     "EXPORT_VERSION",
+    "RAW_REPORT_COLUMNS",
     "REPORT_EXAMPLE",
     "REPORT_FIELDS",
     "SIGHTING_FIELDS",
@@ -50,6 +53,7 @@ __all__ = [
     "ZoneFeatureShape",
     "categories",
     "category_rows",
+    "copy_public_reports",
     "department_bbox",
     "directorate_rows",
     "preview_report",
@@ -201,6 +205,98 @@ def public_reports(session: Session) -> Iterator[dict[str, Any]]:
     point (a sensitive species' coarsened to about 1 km), where and to whom it was routed (as
     recorded), its dates. No reporter, no device id; the description only where an agent marked
     it publishable, and then :func:`scrub`-bed."""
+    for raw in _raw_reports(session):
+        row = dict(zip(RAW_REPORT_COLUMNS, raw, strict=True))
+        name, description = row.pop("reporter_name"), row.pop("description")
+        lon, lat = row.pop("lon"), row.pop("lat")
+        yield {
+            **{field: row[field] for field in REPORT_FIELDS if field in row},
+            "geo_point_2d": {"lon": lon, "lat": lat},
+            "description": (scrub(description, (name or "",)) or None) if description is not None else None,
+        }
+
+
+# The same rows in bulk, for the open data's largest file: REPORT_FIELDS with the point as two
+# columns, the description unscrubbed (only where publishable) and the reporter's name beside it
+# (only there too), for :func:`scrub` to remove it from the text. Never published as they are.
+RAW_REPORT_COLUMNS = {
+    "reference": "VARCHAR",
+    "program": "VARCHAR",
+    "category": "VARCHAR",
+    "category_name": "VARCHAR",
+    "status": "VARCHAR",
+    "lon": "DOUBLE",
+    "lat": "DOUBLE",
+    "location_precision": "VARCHAR",
+    "commune": "VARCHAR",
+    "commune_name": "VARCHAR",
+    "territory": "VARCHAR",
+    "territory_name": "VARCHAR",
+    "directorate": "VARCHAR",
+    "unit": "VARCHAR",
+    "received_at": "TIMESTAMPTZ",
+    "acknowledged_at": "TIMESTAMPTZ",
+    "resolved_at": "TIMESTAMPTZ",
+    "support_count": "BIGINT",
+    "description": "VARCHAR",
+    "reporter_name": "VARCHAR",
+}
+_ZONE = (
+    "(SELECT zone ->> '{field}' FROM json_array_elements(r.routing -> 'zones') AS zone"
+    " WHERE zone ->> 'kind' = '{kind}' LIMIT 1)"
+)
+_FIRST = (
+    "(SELECT report_id, min(at) AS at FROM report_events WHERE kind = 'status' AND data ->> 'status' = '{status}'"
+    " GROUP BY report_id)"
+)
+# What PostgreSQL's COPY sends: the very rows of :func:`_raw_reports`, computed by the server.
+PUBLIC_REPORTS_SQL = f"""
+SELECT '{REFERENCE_PREFIX}-' || to_char(r.received_at AT TIME ZONE 'UTC', 'YYYY') || '-' || to_char(r.id, 'FM000000'),
+    p.code, c.code, c.name, r.status, r.public_lon, r.public_lat,
+    CASE WHEN r.sensitive THEN 'coarsened' ELSE 'exact' END, r.commune_code,
+    {_ZONE.format(field="name", kind="commune")}, {_ZONE.format(field="code", kind="territory")},
+    {_ZONE.format(field="name", kind="territory")},
+    r.routing -> 'directorate' ->> 'code', r.routing -> 'unit' ->> 'code',
+    r.received_at, acknowledged.at, resolved.at, r.support_count,
+    CASE WHEN r.description_public THEN r.description END, CASE WHEN r.description_public THEN reporter.name END
+FROM reports AS r
+JOIN programs AS p ON p.id = r.program_id
+JOIN categories AS c ON c.id = r.category_id
+LEFT JOIN {_FIRST.format(status="acknowledged")} AS acknowledged ON acknowledged.report_id = r.id
+LEFT JOIN {_FIRST.format(status="resolved")} AS resolved ON resolved.report_id = r.id
+LEFT JOIN reporters AS reporter ON reporter.report_id = r.id
+ORDER BY r.id
+"""  # noqa: S608 (constants only)
+
+
+def copy_public_reports(session: Session, file: BinaryIO) -> None:
+    """Every report, in the raw layout of :data:`RAW_REPORT_COLUMNS`, as CSV with a header into
+    ``file``: PostgreSQL's COPY streams it on that server (the rows never pass through Python),
+    elsewhere the rows are read in batches and written. Constant memory either way."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(f"COPY ({PUBLIC_REPORTS_SQL}) TO STDOUT WITH (FORMAT csv)") as copy:
+            file.write((",".join(RAW_REPORT_COLUMNS) + "\n").encode())
+            for block in copy:
+                file.write(block)
+        return
+    text = io.TextIOWrapper(file, encoding="utf-8", newline="", write_through=True)
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(RAW_REPORT_COLUMNS)
+    for raw in _raw_reports(session):
+        writer.writerow(["" if value is None else _text(value) for value in raw])
+    text.detach()
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat() + ("" if value.tzinfo else "+00:00")
+    return value
+
+
+def _raw_reports(session: Session) -> Iterator[tuple[Any, ...]]:
+    """The rows of :data:`RAW_REPORT_COLUMNS`, oldest report first, read in batches."""
     acknowledged, resolved = _first_status("acknowledged"), _first_status("resolved")
     statement = (
         select(
@@ -233,28 +329,31 @@ def public_reports(session: Session) -> Iterator[dict[str, Any]]:
     for row in session.execute(statement):
         (report_id, received_at, status, program, category, category_name, lon, lat, sensitive) = row[:9]
         commune, routing, supports, acknowledged_at, resolved_at, publishable, description, name = row[9:]
-        zones_by_kind = {zone["kind"]: zone for zone in routing.get("zones", [])}
-        unit = routing.get("unit") or {}
-        yield {
-            "reference": format_reference(received_at, report_id),
-            "program": program,
-            "category": category,
-            "category_name": category_name,
-            "status": status,
-            "geo_point_2d": {"lon": lon, "lat": lat},
-            "location_precision": "coarsened" if sensitive else "exact",
-            "commune": commune,
-            "commune_name": zones_by_kind.get("commune", {}).get("name"),
-            "territory": zones_by_kind.get("territory", {}).get("code"),
-            "territory_name": zones_by_kind.get("territory", {}).get("name"),
-            "directorate": routing.get("directorate", {}).get("code"),
-            "unit": unit.get("code"),
-            "received_at": received_at,
-            "acknowledged_at": acknowledged_at,
-            "resolved_at": resolved_at,
-            "support_count": supports,
-            "description": (scrub(description, (name or "",)) or None) if publishable else None,
-        }
+        zones_by_kind: dict[str, dict[str, Any]] = {}
+        for zone in routing.get("zones", []):
+            zones_by_kind.setdefault(zone["kind"], zone)  # the first of each kind, as the SQL takes it
+        yield (
+            format_reference(received_at, report_id),
+            program,
+            category,
+            category_name,
+            status,
+            lon,
+            lat,
+            "coarsened" if sensitive else "exact",
+            commune,
+            zones_by_kind.get("commune", {}).get("name"),
+            zones_by_kind.get("territory", {}).get("code"),
+            zones_by_kind.get("territory", {}).get("name"),
+            (routing.get("directorate") or {}).get("code"),
+            (routing.get("unit") or {}).get("code"),
+            received_at,
+            acknowledged_at,
+            resolved_at,
+            supports,
+            description if publishable else None,
+            name if publishable else None,
+        )
 
 
 ZONE_FIELDS = {

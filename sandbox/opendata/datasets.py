@@ -40,6 +40,17 @@ TYPES = ("text", "int", "double", "boolean", "date", "datetime", "geo_point_2d")
 
 
 @dataclass(frozen=True)
+class Bulk:
+    """A dataset too large for rows through Python: ``write`` puts its rows as CSV, in the raw
+    layout ``columns`` (name: DuckDB type), into a file; ``select`` turns a raw row into the
+    published fields (DuckDB expressions by field; ``scrub(text, name)`` is at hand)."""
+
+    write: Callable[[Session, Any], None]
+    columns: dict[str, str]
+    select: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Dataset:
     id: str
     title: str
@@ -51,6 +62,7 @@ class Dataset:
     spatial: bool = True
     # The ready query the portal shows (Explore records parameters).
     example: dict[str, str] = field(default_factory=lambda: {"limit": "5"})
+    bulk: Bulk | None = None
     licence: dict[str, str] = field(default_factory=lambda: dict(LICENCE))
     source: dict[str, str] = field(default_factory=lambda: dict(SOURCE))
 
@@ -153,6 +165,18 @@ BUILT_IN: dict[str, Dataset] = {
             fields=export.REPORT_FIELDS,
             key="reference",
             rows=_reports,
+            bulk=Bulk(
+                write=export.copy_public_reports,
+                columns=export.RAW_REPORT_COLUMNS,
+                select={
+                    **{name: f'"{name}"' for name in export.REPORT_FIELDS},
+                    "geo_point_2d": "CASE WHEN lon IS NULL THEN NULL ELSE struct_pack(lon := lon, lat := lat) END",
+                    "description": (
+                        "CASE WHEN description IS NULL THEN NULL "
+                        "ELSE scrub(description, coalesce(reporter_name, '')) END"
+                    ),
+                },
+            ),
             example={
                 "select": "commune_name, count(*) as signalements",
                 "where": "program = 'patrouillage' and received_at >= date'2026-01-01'",

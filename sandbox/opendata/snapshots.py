@@ -19,6 +19,7 @@ import duckdb
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backend.export import scrub
 from backend.storage import Storage
 from sandbox.models import DatasetVersion
 from sandbox.opendata.datasets import Dataset
@@ -60,12 +61,13 @@ def build(session: Session, storage: Storage, dataset: Dataset, *, now: datetime
     did not change since the latest version (no new version). Flushes."""
     with tempfile.TemporaryDirectory(prefix=f"signal93-{dataset.id}-") as folder:
         work = Path(folder)
-        rows = _write_data(session, dataset, work)
+        rows = (_write_bulk if dataset.bulk else _write_data)(session, dataset, work)
         data_sha256 = _sha256(work / "data.csv")
         previous = latest(session, dataset.id)
         if previous is not None and previous.data_sha256 == data_sha256:
             return None
-        _write_parquet(dataset, work)
+        if not dataset.bulk:
+            _write_parquet(dataset, work)
         changes = _changes(storage, dataset, previous, work)
         version = _next_version(session, dataset.id, now)
         _write_changelog(dataset, version, previous, changes, rows, work)
@@ -115,6 +117,104 @@ def _write_data(session: Session, dataset: Dataset, work: Path) -> int:
             if geojson:
                 geojson.close()
     return count
+
+
+def _write_bulk(session: Session, dataset: Dataset, work: Path) -> int:
+    """data.parquet, data.csv and data.geojson of a large dataset, in DuckDB: its rows come from
+    the seam as one CSV stream (PostgreSQL's COPY), are typed and scrubbed into the Parquet file,
+    which the CSV and the GeoJSON files are then written from — never a row in Python's memory
+    (but a publishable description, scrubbed one at a time)."""
+    bulk = dataset.bulk
+    assert bulk is not None
+    with (work / "raw.csv").open("wb") as raw:
+        bulk.write(session, raw)
+    with duckdb.connect(config={"memory_limit": BULK_MEMORY, "threads": BULK_THREADS}) as connection:
+        connection.execute("SET TimeZone = 'UTC'")
+        connection.execute(f"SET temp_directory = '{work / 'spill'}'")  # our own folder
+        connection.create_function(
+            "scrub", lambda text, name: scrub(text, (name,)), ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=False
+        )
+        columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in bulk.columns.items()) + "}"
+        # Times in UTC without a zone, as in every dataset's Parquet file (readers need no tz library).
+        utc = {
+            name: f"timezone('UTC', {bulk.select[name]})" for name, kind in dataset.fields.items() if kind == "datetime"
+        }
+        select = ", ".join(f"{utc.get(name, expression)} AS {_quote(name)}" for name, expression in bulk.select.items())
+        # The columns and expressions are the dataset's own (no request input); the paths are ours.
+        connection.execute(
+            f"COPY (SELECT {select} FROM read_csv(?, header = true, columns = {columns})) TO ? (FORMAT parquet)",  # noqa: S608
+            [str(work / "raw.csv"), str(work / "data.parquet")],
+        )
+        (work / "raw.csv").unlink()
+        connection.register("published", connection.read_parquet(str(work / "data.parquet")))
+        as_text = ", ".join(_as_text(name, kind) for name, kind in dataset.fields.items())
+        connection.execute(
+            f"COPY (SELECT {as_text} FROM published) TO ? (FORMAT csv, HEADER true)",  # noqa: S608
+            [str(work / "data.csv")],
+        )
+        if dataset.spatial:
+            properties = ", ".join(
+                f"{_quote(name)} := {_as_json(name, kind)}"
+                for name, kind in dataset.fields.items()
+                if kind != "geo_point_2d"
+            )
+            point = next(name for name, kind in dataset.fields.items() if kind == "geo_point_2d")
+            connection.execute(
+                f"COPY (SELECT 'Feature' AS type, CASE WHEN {_quote(point)} IS NULL THEN NULL ELSE "  # noqa: S608
+                f"struct_pack(type := 'Point', coordinates := [{_quote(point)}.lon, {_quote(point)}.lat]) END "
+                f"AS geometry, struct_pack({properties}) AS properties FROM published) TO ? (FORMAT json)",
+                [str(work / "features.json")],
+            )
+            _feature_collection(work / "features.json", work / "data.geojson")
+        (rows,) = connection.execute("SELECT count(*) FROM published").fetchone()
+    return rows
+
+
+BULK_MEMORY = "256MB"  # DuckDB spills to the work folder beyond it
+BULK_THREADS = 4
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _as_text(name: str, kind: str) -> str:
+    """A published field as data.csv writes it (the same text as the rows' path writes)."""
+    column = _quote(name)
+    if kind == "geo_point_2d":
+        return f"CASE WHEN {column} IS NULL THEN NULL ELSE {column}.lon || ', ' || {column}.lat END AS {column}"
+    if kind == "datetime":
+        return f"strftime({column}, '%Y-%m-%dT%H:%M:%S.%f+00:00') AS {column}"
+    if kind == "boolean":
+        return f"CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' END AS {column}"
+    return column
+
+
+def _as_json(name: str, kind: str) -> str:
+    column = _quote(name)
+    if kind == "datetime":
+        return f"strftime({column}, '%Y-%m-%dT%H:%M:%S.%f+00:00')"
+    return column
+
+
+def _feature_collection(features: Path, target: Path) -> None:
+    """A FeatureCollection around DuckDB's one feature per line, a block at a time."""
+    with features.open("rb") as lines, target.open("wb") as out:
+        out.write(b'{"type": "FeatureCollection", "features": [\n')
+        pending = b""
+        for block in iter(lambda: lines.read(1 << 20), b""):
+            block = pending + block
+            cut = block.rfind(b"\n")
+            pending, block = block[cut + 1 :], block[: cut + 1]
+            out.write(block.replace(b"\n", b",\n"))
+        body_end = out.tell()
+        if pending:
+            out.write(pending + b"\n")
+        elif body_end > len(b'{"type": "FeatureCollection", "features": [\n'):
+            out.seek(body_end - 2)  # the last feature takes no comma
+            out.write(b"\n")
+        out.write(b"]}\n")
+    features.unlink()
 
 
 def _cell(value: Any, kind: str) -> Any:

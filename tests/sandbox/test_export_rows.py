@@ -54,3 +54,44 @@ def test_reference_zones_come_with_their_geometry(session):
     assert row["name"] == "Saint-Denis"
     assert row["parent"] == "T6"
     assert geometry["type"] in ("Polygon", "MultiPolygon")
+
+
+def test_the_bulk_stream_carries_the_same_rows_as_the_row_by_row_seam(client, session, tmp_path):
+    """On PostgreSQL the bulk rows are computed by the server (COPY): they must be the rows the
+    seam yields one by one, field for field (SQLite: the CSV written from those very rows)."""
+    import duckdb
+
+    contact = {"name": "Awa Diallo", "email": "awa@example.org", "consent_contact": True}
+    marked = submit(client, report_payload(reporter=contact, description="Appeler Awa Diallo, awa@example.org"))
+    submit(client, report_payload("observation-espece", at=SAUSSET_PARK_CENTRE))
+    submit(client, report_payload("debordement-avaloir"))
+    agent = bearer_for(session, make_agent(session, "agent.bulk@seinesaintdenis.fr", role="supervisor"))
+    reference = marked.get_json()["reference"]
+    client.post(
+        f"/api/v1/triage/reports/{reference}/transitions", json={"to": "acknowledged", "version": 1}, headers=agent
+    )
+    publish = {"publishable": True, "version": 2}
+    url = f"/api/v1/triage/reports/{reference}/description-publication"
+    assert client.put(url, json=publish, headers=agent).status_code == 200
+
+    with (tmp_path / "raw.csv").open("wb") as file:
+        export.copy_public_reports(session, file)
+    columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in export.RAW_REPORT_COLUMNS.items()) + "}"
+    with duckdb.connect() as connection:
+        connection.execute("SET TimeZone = 'UTC'")
+        times = ", ".join(
+            f"timezone('UTC', {name}) AS {name}" for name in ("received_at", "acknowledged_at", "resolved_at")
+        )
+        query = f"SELECT * REPLACE ({times}) FROM read_csv(?, header = true, columns = {columns})"  # noqa: S608
+        bulk = connection.execute(
+            query,
+            [str(tmp_path / "raw.csv")],
+        ).fetchall()
+    one_by_one = [
+        tuple(value.replace(tzinfo=None) if hasattr(value, "tzinfo") and value.tzinfo else value for value in row)
+        for row in export._raw_reports(session)
+    ]
+    assert len(bulk) == len(one_by_one) == 3
+    assert bulk == one_by_one
+    (published,) = (row for row in export.public_reports(session) if row["reference"] == reference)
+    assert published["description"] == "Appeler [nom masqué], [courriel masqué]"
