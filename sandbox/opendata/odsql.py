@@ -32,6 +32,13 @@ GRAMMAR = r"""
           | operand COMPARATOR operand -> compare
           | operand _IN "(" operand ("," operand)* ")" -> in_
           | operand _NOT _IN "(" operand ("," operand)* ")" -> not_in
+          | operand _IN BOUND operand _RANGE operand BOUND -> in_range
+          | operand COMPARATOR BOUND operand _RANGE operand BOUND -> in_range
+          | operand _IS _TRUE -> is_true
+          | operand _IS _FALSE -> is_false
+          | operand _IS _NOT _TRUE -> is_not_true
+          | operand _IS _NOT _FALSE -> is_not_false
+          | FIELD -> boolean_field
           | operand _LIKE STRING -> like
           | operand _NOT _LIKE STRING -> not_like
           | operand _IS _NULL -> is_null
@@ -45,6 +52,7 @@ GRAMMAR = r"""
         | literal
         | _YEAR "(" FIELD ")" -> year
         | _MONTH "(" FIELD ")" -> month
+        | _DATE_FORMAT "(" FIELD "," STRING ")" -> date_format
 
 ?literal: STRING -> string
         | number
@@ -52,7 +60,7 @@ GRAMMAR = r"""
         | _TRUE -> true
         | _FALSE -> false
 
-number: SIGNED_NUMBER
+number: NUMBER
 
 select_list: select_item ("," select_item)*
 select_item: expression (_AS FIELD)?
@@ -61,13 +69,17 @@ order_list: order_item ("," order_item)*
 order_item: expression ORDER?
 ?expression: STAR -> all
            | _COUNT "(" STAR ")" -> count
+           | _COUNT "(" FIELD ")" -> count_field
            | AGGREGATE "(" FIELD ")" -> aggregate
            | _YEAR "(" FIELD ")" -> year
            | _MONTH "(" FIELD ")" -> month
            | _DATE_FORMAT "(" FIELD "," STRING ")" -> date_format
            | FIELD -> field
 
-COMPARATOR: "<=" | ">=" | "!=" | "<>" | "=" | "<" | ">"
+COMPARATOR: "<=" | ">=" | "!=" | "<>" | "=" | "<" | ">" | ":"
+BOUND: "[" | "]"
+_RANGE.2: ".." | /to\b/i
+NUMBER: /-?\d+(\.\d+)?([eE][+-]?\d+)?/
 AGGREGATE.2: /(avg|sum|min|max)(?=\s*\()/i
 ORDER.2: /(asc|desc)\b/i
 STAR: "*"
@@ -90,11 +102,10 @@ _WITHIN_DISTANCE.2: /within_distance(?=\s*\()/i
 _IN_BBOX.2: /in_bbox(?=\s*\()/i
 _DATE.2: /date(?=\s*['"])/i
 GEOM: /geom\s*'[^']*'/i
-DISTANCE: /\d+(\.\d+)?\s*(km|m)\b/i
+DISTANCE: /\d+(\.\d+)?\s*(km|mi|yd|ft|cm|mm|m)\b/i
 FIELD: /[A-Za-z_][A-Za-z0-9_]*/ | /`[^`]+`/
 STRING: /"(\\.|[^"\\])*"/ | /'(\\.|[^'\\])*'/
 
-%import common.SIGNED_NUMBER
 %import common.WS
 %ignore WS
 """
@@ -219,9 +230,14 @@ class _Compiler:
             text = str(tree.children[0])
             return float(text) if re.search(r"[.eE]", text) else int(text)
         if kind == "date":
-            text = _unquote(str(tree.children[0]))
+            text = _unquote(str(tree.children[0])).strip().replace("/", "-")
             try:
-                return datetime.fromisoformat(text) if "T" in text or " " in text.strip() else date.fromisoformat(text)
+                if "T" in text or " " in text:
+                    return datetime.fromisoformat(text)
+                parts = [int(part) for part in text.split("-")]  # 2017, 2017-04 or 2017-04-03
+                if not 1 <= len(parts) <= 3 or len(text.split("-")[0]) != 4:
+                    raise ValueError
+                return date(*parts, *[1] * (3 - len(parts)))
             except ValueError:
                 raise OdsqlError(self.parameter, f"not a date: {text!r}", _position(tree)) from None
         if kind == "true":
@@ -242,29 +258,49 @@ class _Compiler:
             return f"(NOT {self.condition(tree.children[0])})"
         if kind == "compare":
             left, comparator, right = tree.children
-            operator = "!=" if str(comparator) == "<>" else str(comparator)
+            operator = {"<>": "!=", ":": "="}.get(str(comparator), str(comparator))
             return f"({self.operand(left)} {operator} {self.operand(right)})"
         if kind in ("in_", "not_in"):
             target, *values = tree.children
             listed = ", ".join(self.operand(value) for value in values)
             return f"({self.operand(target)} {'NOT IN' if kind == 'not_in' else 'IN'} ({listed}))"
         if kind in ("like", "not_like"):
+            # As the portal: values containing each word of the string (* a wildcard, % and _ plain).
             target, pattern = tree.children
-            # ODSQL's LIKE takes * as its wildcard; % and _ are plain characters.
-            like = _escape_like(_unquote(str(pattern))).replace("*", "%")
-            negated = "NOT " if kind == "not_like" else ""
-            return f"(CAST({self.operand(target)} AS VARCHAR) {negated}ILIKE {self.bind(like)} ESCAPE '\\')"
+            column = f"CAST({self.operand(target)} AS VARCHAR)"
+            words = " AND ".join(_ilike(column, self.bind(needle)) for needle in _words(pattern))
+            return f"({'NOT ' if kind == 'not_like' else ''}({words or 'TRUE'}))"
+        if kind == "in_range":  # [a..b] includes a bound, ]a..b[ leaves it out
+            target, *rest = tree.children
+            if isinstance(rest[0], Token) and rest[0].type == "COMPARATOR":
+                if str(rest[0]) != ":":
+                    raise OdsqlError(self.parameter, "a range takes IN or :", rest[0].start_pos)
+                rest = rest[1:]
+            opening, low, high, closing = rest
+            column = self.operand(target)
+            lower = ">=" if str(opening) == "[" else ">"
+            upper = "<=" if str(closing) == "]" else "<"
+            return f"({column} {lower} {self.operand(low)} AND {column} {upper} {self.operand(high)})"
+        if kind in ("is_true", "is_false", "is_not_true", "is_not_false"):
+            column = self.boolean(tree.children[0])
+            return f"({column} {kind.upper().replace('_', ' ')})"
+        if kind == "boolean_field":
+            return f"({self.boolean(tree)} IS TRUE)"
         if kind in ("is_null", "is_not_null"):
             return f"({self.operand(tree.children[0])} IS {'NOT ' if kind == 'is_not_null' else ''}NULL)"
-        if kind == "search":
+        if kind == "search":  # each word in the field
             column, _ = self.column(tree.children[0])
-            return f"(CAST({column} AS VARCHAR) ILIKE {self.bind(_contains(tree.children[1]))} ESCAPE '\\')"
-        if kind == "search_all":
+            words = [_ilike(f"CAST({column} AS VARCHAR)", self.bind(needle)) for needle in _words(tree.children[1])]
+            return "(" + (" AND ".join(words) or "TRUE") + ")"
+        if kind == "search_all":  # each word in one text field or another
             texts = [name for name, kind in self.fields.items() if kind == "text"]
             if not texts:
                 return "FALSE"
-            needle = _contains(tree.children[0])
-            return "(" + " OR ".join(f"({_quote(name)} ILIKE {self.bind(needle)} ESCAPE '\\')" for name in texts) + ")"
+            words = []
+            for needle in _words(tree.children[0]):
+                fields = " OR ".join(_ilike(_quote(name), self.bind(needle)) for name in texts)
+                words.append(f"({fields})")
+            return "(" + (" AND ".join(words) or "TRUE") + ")"
         if kind == "within_distance":
             point, geom, distance = tree.children
             column = self.geo(point)
@@ -286,6 +322,18 @@ class _Compiler:
             )
         return self.operand(tree)
 
+    def boolean(self, tree: Tree | Token) -> str:
+        """A boolean field (a bare one is a filter: rows where it is true)."""
+        token = tree.children[0] if isinstance(tree, Tree) else tree
+        if not isinstance(token, Token) or token.type != "FIELD":
+            raise OdsqlError(self.parameter, "IS TRUE / IS FALSE take a boolean field", _position(tree))
+        column, kind = self.column(token)
+        if kind != "boolean":
+            raise OdsqlError(
+                self.parameter, f"{self.name(token)!r} is not a boolean field: compare it to a value", token.start_pos
+            )
+        return column
+
     def geo(self, token: Token) -> str:
         column, kind = self.column(token)
         if kind != "geo_point_2d":
@@ -295,8 +343,8 @@ class _Compiler:
     def operand(self, tree: Tree | Token) -> str:
         if isinstance(tree, Tree) and tree.data == "field":
             return self.column(tree.children[0])[0]
-        if isinstance(tree, Tree) and tree.data in ("year", "month"):
-            return f"{tree.data}({self.temporal(tree.children[0])})"
+        if isinstance(tree, Tree) and tree.data in ("year", "month", "date_format"):
+            return self.expression(tree)[0]
         return self.bind(self.literal(tree))
 
     def temporal(self, token: Token) -> str:
@@ -315,6 +363,9 @@ class _Compiler:
             return column, self.name(tree.children[0]), False
         if kind == "count":
             return "count(*)", "count(*)", True
+        if kind == "count_field":  # the rows where the field has a value
+            column, _ = self.column(tree.children[0])
+            return f"count({column})", f"count({self.name(tree.children[0])})", True
         if kind == "aggregate":
             function = str(tree.children[0]).lower()
             column, column_type = self.column(tree.children[1])
@@ -350,8 +401,15 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _contains(token: Token) -> str:
-    return "%" + _escape_like(_unquote(str(token))) + "%"
+def _ilike(column: str, pattern: str) -> str:
+    """Whether the text contains the pattern, false (never unknown) for an empty value: NOT
+    "dog" keeps the rows without any text."""
+    return f"coalesce({column} ILIKE {pattern} ESCAPE '\\', FALSE)"
+
+
+def _words(token: Token) -> list[str]:
+    """The ILIKE patterns of a search string: one per word, found anywhere (``*``: any characters)."""
+    return ["%" + _escape_like(word).replace("*", "%") + "%" for word in _unquote(str(token)).split()]
 
 
 def _point(parameter: str, token: Token) -> tuple[float, float]:
@@ -368,22 +426,48 @@ def _point(parameter: str, token: Token) -> tuple[float, float]:
     return lon, lat
 
 
+_UNITS = {"km": 1000.0, "m": 1.0, "cm": 0.01, "mm": 0.001, "mi": 1609.344, "yd": 0.9144, "ft": 0.3048}
+
+
 def _metres(text: str) -> float:
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(km|m)", text.strip(), re.IGNORECASE)
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]+)", text.strip(), re.IGNORECASE)
     assert match  # the grammar's DISTANCE
-    value = float(match.group(1))
-    return value * 1000 if match.group(2).lower() == "km" else value
+    return float(match.group(1)) * _UNITS[match.group(2).lower()]
 
 
 # date_format() takes ICU-style patterns, as the portal documents; DuckDB's strftime takes %-codes.
-_FORMAT_CODES = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
+_FORMAT_CODES = {
+    "yyyy": "%Y",
+    "YYYY": "%Y",
+    "yy": "%y",
+    "YY": "%y",
+    "MM": "%m",
+    "dd": "%d",
+    "DDD": "%j",
+    "HH": "%H",
+    "mm": "%M",
+    "ss": "%S",
+}
+_FORMAT_TOKENS = re.compile(r"yyyy|YYYY|yy|YY|MM|DDD|dd|HH|mm|ss|'(?:[^']|'')*'|[-/ :T.,?]")
 
 
 def _strftime(parameter: str, pattern: str) -> str:
-    tokens = re.findall(r"yyyy|MM|dd|HH|mm|ss|[-/ :T.]", pattern)
+    """An ICU date pattern (``dd/MM/yyyy``, ``YYYY-MM-dd'T'HH``: text in quotes) as strftime's."""
+    tokens = _FORMAT_TOKENS.findall(pattern)
     if "".join(tokens) != pattern:
-        raise OdsqlError(parameter, "date_format() takes yyyy, MM, dd, HH, mm, ss and - / : . T separators", None)
-    return "".join(_FORMAT_CODES.get(token, token) for token in tokens)
+        raise OdsqlError(
+            parameter,
+            "date_format() takes yyyy, yy, MM, dd, DDD, HH, mm, ss, the separators - / : . , ? and 'text' in quotes",
+            None,
+        )
+    out = []
+    for token in tokens:
+        if token.startswith("'"):
+            text = token[1:-1].replace("''", "'") if len(token) > 2 else "'"
+            out.append(text.replace("%", "%%"))
+        else:
+            out.append(_FORMAT_CODES.get(token, token))
+    return "".join(out)
 
 
 def compile_query(

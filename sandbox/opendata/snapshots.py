@@ -128,9 +128,7 @@ def _write_bulk(session: Session, dataset: Dataset, work: Path) -> int:
     assert bulk is not None
     with (work / "raw.csv").open("wb") as raw:
         bulk.write(session, raw)
-    with duckdb.connect(config={"memory_limit": BULK_MEMORY, "threads": BULK_THREADS}) as connection:
-        connection.execute("SET TimeZone = 'UTC'")
-        connection.execute(f"SET temp_directory = '{work / 'spill'}'")  # our own folder
+    with engine(work) as connection:
         connection.create_function(
             "scrub", lambda text, name: scrub(text, (name,)), ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=False
         )
@@ -141,10 +139,8 @@ def _write_bulk(session: Session, dataset: Dataset, work: Path) -> int:
         }
         select = ", ".join(f"{utc.get(name, expression)} AS {_quote(name)}" for name, expression in bulk.select.items())
         # The columns and expressions are the dataset's own (no request input); the paths are ours.
-        connection.execute(
-            f"COPY (SELECT {select} FROM read_csv(?, header = true, columns = {columns})) TO ? (FORMAT parquet)",  # noqa: S608
-            [str(work / "raw.csv"), str(work / "data.parquet")],
-        )
+        source = f"SELECT {select} FROM read_csv(?, header = true, columns = {columns})"  # noqa: S608
+        connection.execute(f"COPY ({source}) TO ? {PARQUET}", [str(work / "raw.csv"), str(work / "data.parquet")])
         (work / "raw.csv").unlink()
         connection.register("published", connection.read_parquet(str(work / "data.parquet")))
         as_text = ", ".join(_as_text(name, kind) for name, kind in dataset.fields.items())
@@ -170,8 +166,18 @@ def _write_bulk(session: Session, dataset: Dataset, work: Path) -> int:
     return rows
 
 
-BULK_MEMORY = "256MB"  # DuckDB spills to the work folder beyond it
-BULK_THREADS = 4
+PARQUET = "(FORMAT parquet, ROW_GROUP_SIZE 32768)"  # small row groups: a flat memory when writing
+BUILD_MEMORY = "128MB"  # DuckDB spills to the build's folder beyond it: a build's memory stays flat
+BUILD_THREADS = 2
+
+
+def engine(work: Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for a build: bounded memory (spilling to ``work``), times in UTC."""
+    connection = duckdb.connect(config={"memory_limit": BUILD_MEMORY, "threads": BUILD_THREADS})
+    connection.execute("SET TimeZone = 'UTC'")
+    connection.execute("SET preserve_insertion_order = true")
+    connection.execute(f"SET temp_directory = '{work / 'spill'}'")  # our own folder
+    return connection
 
 
 def _quote(name: str) -> str:
@@ -249,8 +255,7 @@ def _column(name: str, kind: str) -> str:
 def _write_parquet(dataset: Dataset, work: Path) -> None:
     """data.parquet from data.csv, typed (DuckDB streams it: constant memory)."""
     columns = ", ".join(_column(name, kind) for name, kind in dataset.fields.items())
-    with duckdb.connect() as connection:
-        connection.execute("SET TimeZone = 'UTC'")  # a time written without its offset is in UTC
+    with engine(work) as connection:  # a time written without its offset is in UTC
         connection.register("rows", connection.read_csv(str(work / "data.csv"), header=True, all_varchar=True))
         # Column expressions built from the dataset's own schema (no request input).
         connection.execute(f"COPY (SELECT {columns} FROM rows) TO ? (FORMAT parquet)", [str(work / "data.parquet")])  # noqa: S608
@@ -259,7 +264,7 @@ def _write_parquet(dataset: Dataset, work: Path) -> None:
 def _changes(storage: Storage, dataset: Dataset, previous: DatasetVersion | None, work: Path) -> dict[str, int]:
     """Rows added, removed and changed (by the dataset's key) since ``previous``."""
     if previous is None:
-        with duckdb.connect() as connection:
+        with engine(work) as connection:
             (added,) = connection.execute(
                 "SELECT count(*) FROM read_parquet(?)", [str(work / "data.parquet")]
             ).fetchone()
@@ -267,7 +272,7 @@ def _changes(storage: Storage, dataset: Dataset, previous: DatasetVersion | None
     before = work / "previous.parquet"
     storage.get_file(storage_key(dataset.id, previous.version, "data.parquet"), before)
     key = '"' + dataset.key.replace('"', '""') + '"'
-    with duckdb.connect() as connection:
+    with engine(work) as connection:
         connection.register("old", connection.read_parquet(str(before)))
         connection.register("new", connection.read_parquet(str(work / "data.parquet")))
         added, removed, changed = connection.execute(

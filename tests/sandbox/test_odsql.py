@@ -69,7 +69,7 @@ def references(data, where):
         ("status IN ('open', 'referred')", "status IN ('open', 'referred')"),
         ("status NOT IN ('open')", "status NOT IN ('open')"),
         ("category LIKE 'nid*'", "category LIKE 'nid%'"),
-        ("commune NOT LIKE '*saint*'", "commune NOT ILIKE '%saint%'"),
+        ("commune NOT LIKE '*saint*'", "commune IS NULL OR commune NOT ILIKE '%saint%'"),  # no text: no saint
         ("commune IS NULL", "commune IS NULL"),
         ("commune IS NOT NULL", "commune IS NOT NULL"),
         ('search(commune, "DENIS")', "commune ILIKE '%denis%'"),
