@@ -30,7 +30,6 @@ import psycopg
 
 from backend.config import Settings, normalize_database_url
 from backend.db import Database, make_engine, migrate
-from backend.export import REPORT_FIELDS
 from sandbox import app as sandbox_app
 from sandbox.migrate import migrate as migrate_sandbox
 from sandbox.models import DatasetVersion
@@ -140,7 +139,9 @@ def main() -> None:
         app.extensions["sandbox.limiter"].enabled = False  # the engine is measured, not the limits
         version = datetime.now(UTC).date().isoformat() + ".1"
         storage = make_storage_for(settings)
-        storage.put_file(snapshots.storage_key("signalements", version, "data.parquet"), parquet, "application/octet-stream")
+        storage.put_file(
+            snapshots.storage_key("signalements", version, "data.parquet"), parquet, "application/octet-stream"
+        )
         digest = hashlib.sha256(parquet.read_bytes()).hexdigest()
         with database.transaction() as session:
             session.add(

@@ -47,7 +47,7 @@ SELECT g, p.id, c.id,
     u.directorate_id, u.id,
     json_build_object('rule', 'bench', 'message', '', 'status', 'open',
         'directorate', json_build_object('code', 'DVD', 'name', 'Direction de la Voirie et des Déplacements'),
-        'unit', json_build_object('code', 'DVD-T6', 'name', 'DVD – Territoire Plaine Commune'),
+        'unit', json_build_object('code', 'DVD-T6', 'name', 'DVD - Territoire Plaine Commune'),
         'zones', json_build_array(
             json_build_object('kind', 'commune', 'code', '93066', 'name', 'Saint-Denis'),
             json_build_object('kind', 'territory', 'code', 'T6', 'name', 'Plaine Commune'))),
@@ -79,7 +79,7 @@ storage = make_storage(sys.argv[2])
 start = time.perf_counter()
 with database.transaction() as session:
     version = snapshots.build(session, storage, dataset_or_none("signalements"), now=datetime.now(UTC))
-    rows = version.rows
+    rows = version.rows if version else 0
 seconds = time.perf_counter() - start
 peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
 print(json.dumps({"seconds": seconds, "rows": rows, "peak_mb": peak}))
@@ -179,6 +179,8 @@ def main() -> None:
             f"build, data.csv ({sizes['data.csv']:.0f} MB) + data.parquet ({sizes['data.parquet']:.0f} MB): "
             f"{build_s:5.2f} s   speed {copy_s / build_s:4.2f}x COPY's  (target >= 0.5x)"
         )
+        if args.reports == small:
+            return
         whole = whole_build(url, storage_url)
         print(
             f"whole build of {whole['rows']:,} rows (CSV, Parquet, GeoJSON, package, checksums, changelog, stored): "

@@ -167,7 +167,7 @@ def _write_bulk(session: Session, dataset: Dataset, work: Path) -> int:
 
 
 PARQUET = "(FORMAT parquet, ROW_GROUP_SIZE 32768)"  # small row groups: a flat memory when writing
-BUILD_MEMORY = "128MB"  # DuckDB spills to the build's folder beyond it: a build's memory stays flat
+BUILD_MEMORY = "96MB"  # DuckDB spills to the build's folder beyond it: a build's memory stays flat
 BUILD_THREADS = 2
 
 
