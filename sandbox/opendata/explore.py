@@ -48,10 +48,11 @@ class RecordsRequest:
     exclude: list[str] = field(default_factory=list)
 
 
-def records(connection: Any, parquet: Path, fields: dict[str, str], request: RecordsRequest) -> dict[str, Any]:
-    """``{"total_count", "results"}`` of ``request`` on the version's Parquet file, through a
-    DuckDB ``connection`` of the caller's (it registers the view ``data`` there; one connection
-    per request). Raises :class:`ExploreError`."""
+def records(connection: Any, parquet: Path | None, fields: dict[str, str], request: RecordsRequest) -> dict[str, Any]:
+    """``{"total_count", "results"}`` of ``request`` on a version, through a DuckDB ``connection``
+    of the caller's where the table ``data`` holds its rows (or, given the version's ``parquet``
+    file, where it registers the view ``data``; one connection per request). Raises
+    :class:`ExploreError`."""
     grouped = bool(request.group_by)
     window = MAX_WINDOW_GROUPED if grouped else MAX_WINDOW
     if not 0 <= request.limit <= MAX_LIMIT:
@@ -69,8 +70,9 @@ def records(connection: Any, parquet: Path, fields: dict[str, str], request: Rec
     return {"total_count": total, "results": [dict(zip(query.columns, map(_json, row), strict=True)) for row in page]}
 
 
-def _compiled(connection: Any, parquet: Path, fields: dict[str, str], request: Any) -> tuple[Query, str | None]:
-    """The request's compiled query (and its whole condition), the view ``data`` registered."""
+def _compiled(connection: Any, parquet: Path | None, fields: dict[str, str], request: Any) -> tuple[Query, str | None]:
+    """The request's compiled query (and its whole condition); the view ``data`` registered if
+    the rows come from a Parquet file."""
     where = _with_facets(request.where, request.refine, request.exclude)
     try:
         query = compile_query(
@@ -82,7 +84,8 @@ def _compiled(connection: Any, parquet: Path, fields: dict[str, str], request: A
         )
     except OdsqlError as error:
         raise ExploreError("odsql_error", error.parameter, str(error), error.position) from None
-    connection.register("data", connection.read_parquet(str(parquet)))
+    if parquet is not None:
+        connection.register("data", connection.read_parquet(str(parquet)))
     return query, where
 
 
@@ -128,7 +131,7 @@ class ExportRequest:
 
 
 def export(
-    connection: Any, parquet: Path, fields: dict[str, str], request: ExportRequest, format: str, work: Path
+    connection: Any, parquet: Path | None, fields: dict[str, str], request: ExportRequest, format: str, work: Path
 ) -> Iterator[bytes]:
     """The whole answer to ``request`` in ``format`` (:data:`EXPORT_TYPES`), as chunks to stream.
     The query runs before this returns (an :class:`ExploreError` is raised here, not half-way

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,10 +80,10 @@ def records(
 ) -> dict[str, Any]:
     """The records of the dataset's latest version (or of ``version``): :class:`DatasetNotFound`,
     :class:`VersionNotFound`, or :class:`QueryRefused` for a query the API refuses."""
-    dataset, parquet = _version_file(session, storage, cache, dataset_id, version)
-    with duckdb.connect() as connection:
+    dataset, database = _version_database(session, storage, cache, dataset_id, version)
+    with database.cursor() as connection:
         try:
-            return explore.records(connection, parquet, dataset.fields, request)
+            return explore.records(connection, None, dataset.fields, request)
         except explore.ExploreError as refusal:
             raise QueryRefused(refusal) from None
 
@@ -98,12 +100,12 @@ def export(
 ) -> Stream:
     """The whole answer to ``request`` in ``format``, to stream; the query has run (a refusal is
     raised here, as for :func:`records`)."""
-    dataset, parquet = _version_file(session, storage, cache, dataset_id, version)
+    dataset, database = _version_database(session, storage, cache, dataset_id, version)
     work = Path(tempfile.mkdtemp(prefix="signal93-export-"))
-    connection = duckdb.connect()
+    connection = database.cursor()
     stream = Stream(connection, work)
     try:
-        stream.chunks = explore.export(connection, parquet, dataset.fields, request, format, work)
+        stream.chunks = explore.export(connection, None, dataset.fields, request, format, work)
     except explore.ExploreError as refusal:
         stream.close()
         raise QueryRefused(refusal) from None
@@ -139,10 +141,11 @@ class Stream:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-def _version_file(
+def _version_database(
     session: Session, storage: Storage, cache: Path, dataset_id: str, version: str | None
-) -> tuple[Dataset, Path]:
-    """The dataset and the Parquet file of its latest version (or of ``version``)."""
+) -> tuple[Dataset, duckdb.DuckDBPyConnection]:
+    """The dataset and its latest version (or ``version``) as a DuckDB database holding its rows
+    in the table ``data``, opened read-only (ask it for a cursor per query)."""
     dataset = dataset_or_none(dataset_id)
     if dataset is None:
         raise DatasetNotFound()
@@ -155,19 +158,39 @@ def _version_file(
         found = session.scalar(query.where(DatasetVersion.version == version))
         if found is None:
             raise VersionNotFound(errors={"query": {"version": ["no such version of this dataset"]}})
-    return dataset, _cached(storage, cache, dataset_id, found.version)
+    return dataset, _open(_cached(storage, cache, dataset_id, found.version))
+
+
+# Versions' databases this process has open (read-only: every process may open the same file).
+_OPEN: OrderedDict[Path, duckdb.DuckDBPyConnection] = OrderedDict()
+_OPEN_LOCK = threading.Lock()
+OPEN_VERSIONS = 16
+QUERY_MEMORY = "256MB"
+
+
+def _open(path: Path) -> duckdb.DuckDBPyConnection:
+    with _OPEN_LOCK:
+        database = _OPEN.get(path)
+        if database is None:
+            database = duckdb.connect(str(path), read_only=True, config={"memory_limit": QUERY_MEMORY})
+            _OPEN[path] = database
+            while len(_OPEN) > OPEN_VERSIONS:
+                _OPEN.popitem(last=False)[1].close()
+        _OPEN.move_to_end(path)
+        return database
 
 
 def _cached(storage: Storage, cache: Path, dataset_id: str, version: str) -> Path:
-    """The version's Parquet file on the local disk (fetched once: a version never changes)."""
-    path = cache / dataset_id / version / "data.parquet"
+    """The version as a DuckDB database on the local disk, made once from its Parquet file (a
+    version never changes): DuckDB's own storage, with the statistics that let a filter skip
+    most of the rows, where the Parquet file would be read and decompressed at every query."""
+    path = cache / dataset_id / f"{version}.duckdb"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        os.close(handle)
-        try:
-            storage.get_file(snapshots.storage_key(dataset_id, version, "data.parquet"), Path(partial))
-            os.replace(partial, path)
-        finally:
-            Path(partial).unlink(missing_ok=True)  # whole or absent, even with two requests racing
+        with tempfile.TemporaryDirectory(dir=path.parent, prefix=".building-") as folder:
+            parquet, partial = Path(folder) / "data.parquet", Path(folder) / "data.duckdb"
+            storage.get_file(snapshots.storage_key(dataset_id, version, "data.parquet"), parquet)
+            with duckdb.connect(str(partial), config={"memory_limit": QUERY_MEMORY}) as connection:
+                connection.execute("CREATE TABLE data AS SELECT * FROM read_parquet(?)", [str(parquet)])
+            os.replace(partial, path)  # whole or absent, even with two processes racing
     return path
