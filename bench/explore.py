@@ -26,13 +26,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import numpy as np
-import psycopg
 
-from backend.config import Settings, normalize_database_url
-from backend.db import Database, make_engine, migrate
+from backend.config import Settings
+from backend.db import Database, make_engine
+from bench import percentiles, postgres_schema
 from sandbox import app as sandbox_app
-from sandbox.migrate import migrate as migrate_sandbox
 from sandbox.models import DatasetVersion
 from sandbox.opendata import explore, services, snapshots
 
@@ -104,11 +102,6 @@ def synthetic_version(path: Path, rows: int) -> None:
         )
 
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    p50, p95 = np.percentile(samples, [50, 95])
-    return float(p50), float(p95)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
@@ -116,16 +109,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
 
-    schema = f"bench_explore_{os.getpid()}"
-    conninfo = args.database_url
-    with psycopg.connect(conninfo, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    url = normalize_database_url(f"{conninfo}?options=-csearch_path%3D{schema}")
     work = Path(tempfile.mkdtemp(prefix="signal93-bench-explore-"))
-    engine = make_engine(url)
-    try:
-        migrate(engine)
-        migrate_sandbox(engine)
+    with postgres_schema(args.database_url, f"bench_explore_{os.getpid()}") as url:
+        engine = make_engine(url)
         database = Database(engine)
         parquet = work / "data.parquet"
         synthetic_version(parquet, args.rows)
@@ -212,11 +198,8 @@ def main() -> None:
                 f"DuckDB p50 {direct50:6.1f} ms p95 {direct95:6.1f} ms   ratio p95 {api95 / direct95:4.2f}x "
                 "(target <= 2x)"
             )
-    finally:
         engine.dispose()
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def make_storage_for(settings: Settings):

@@ -22,11 +22,11 @@ import psycopg
 from sqlalchemy import event
 
 from backend.app import create_app
-from backend.config import Settings, normalize_database_url
-from backend.db import Database, make_engine, migrate
+from backend.config import Settings
+from backend.db import Database, make_engine
 from backend.directory import agents
 from backend.seeding import load_seeds
-from sandbox.migrate import migrate as migrate_sandbox
+from bench import percentiles, postgres_schema
 
 STATUSES = "open,acknowledged"
 UNIT = "DVD-T6"
@@ -59,11 +59,6 @@ def _per_call_us(call, runs: int = 2000) -> float:
     return (time.perf_counter() - start) / runs * 1e6
 
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    p50, p95 = np.percentile(samples, [50, 95])
-    return float(p50), float(p95)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
@@ -73,13 +68,8 @@ def main() -> None:
 
     schema = f"bench_queue_{os.getpid()}"
     conninfo = args.database_url
-    with psycopg.connect(conninfo, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    url = normalize_database_url(f"{conninfo}?options=-csearch_path%3D{schema}")
-    try:
+    with postgres_schema(conninfo, schema) as url:
         engine = make_engine(url)
-        migrate(engine)
-        migrate_sandbox(engine)
         database = Database(engine)
         with database.transaction() as session:
             load_seeds(session)
@@ -149,9 +139,6 @@ def main() -> None:
                 client.get(query, headers=headers)
                 first_ms.append((time.perf_counter() - t) * 1000)
         engine.dispose()
-    finally:
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
     api50, api95 = percentiles(api_ms)
     db50, db95 = percentiles(direct_ms)
     print(f"{args.reports:,} reports loaded in {loaded:.1f} s; second page, 50 rows, status + unit, newest first")

@@ -29,11 +29,10 @@ from pathlib import Path
 
 import psycopg
 
-from backend.config import normalize_database_url
-from backend.db import Database, make_engine, migrate
+from backend.db import Database, make_engine
 from backend.export import PUBLIC_REPORTS_SQL
 from backend.seeding import load_seeds
-from sandbox.migrate import migrate as migrate_sandbox
+from bench import postgres_schema
 
 LOAD = """
 INSERT INTO reports (id, program_id, category_id, status, lon, lat, accuracy_m, location_source, sensitive,
@@ -144,15 +143,10 @@ def main() -> None:
 
     schema = f"bench_snapshot_{os.getpid()}"
     conninfo = args.database_url
-    with psycopg.connect(conninfo, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    url = normalize_database_url(f"{conninfo}?options=-csearch_path%3D{schema}")
     work = Path(tempfile.mkdtemp(prefix="signal93-bench-snapshot-"))
     storage_url = f"file://{work / 'media'}"
-    try:
+    with postgres_schema(conninfo, schema) as url:
         engine = make_engine(url)
-        migrate(engine)
-        migrate_sandbox(engine)
         database = Database(engine)
         with database.transaction() as session:
             load_seeds(session)
@@ -187,11 +181,8 @@ def main() -> None:
             f"{whole['seconds']:.1f} s, peak memory {whole['peak_mb']:.0f} MB  (target <= 300 MB; "
             f"{first['peak_mb']:.0f} MB at {small:,})"
         )
-    finally:
         engine.dispose()
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

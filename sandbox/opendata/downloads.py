@@ -24,12 +24,12 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 class DatasetNotFound(NotFound):
     code = "dataset_not_found"
-    message = "No published dataset has this id: see /api/v1/datasets."
+    message = "No published dataset has this id: see /api/v1/datasets (or /api/explore/v2.1/catalog/datasets)."
 
 
 class VersionNotFound(NotFound):
     code = "version_not_found"
-    message = "This dataset has no such version: see its versions."
+    message = "This dataset has no such version: see /api/v1/datasets/{id}/versions."
 
 
 class FileNotFound(NotFound):

@@ -17,21 +17,13 @@ import duckdb
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.errors import DomainError, NotFound
+from backend.errors import DomainError
 from backend.storage import Storage
 from sandbox.models import DatasetVersion
 from sandbox.opendata import downloads, explore, snapshots
 from sandbox.opendata.datasets import Dataset, dataset_or_none
 
-
-class DatasetNotFound(NotFound):
-    code = "dataset_not_found"
-    message = "No published dataset has this id: see /api/explore/v2.1/catalog/datasets."
-
-
-class VersionNotFound(NotFound):
-    code = "version_not_found"
-    message = "This dataset has no such version."
+DatasetNotFound, VersionNotFound = downloads.DatasetNotFound, downloads.VersionNotFound
 
 
 class QueryRefused(DomainError):
