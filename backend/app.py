@@ -17,6 +17,7 @@ from backend.mail import make_mailer
 from backend.media.models import MEDIA_KINDS, MEDIA_STATUSES
 from backend.media.services import VARIANTS
 from backend.notifications.views import blp as notifications_blp
+from backend.observations.views import blp as observations_blp
 from backend.openapi import ContractPlugin
 from backend.queue import InlineQueue, RqQueue
 from backend.reports.models import PRIORITIES, STATUSES
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     api.register_blueprint(directory_blp, url_prefix=API_PREFIX)
     api.register_blueprint(zones_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(observations_blp, url_prefix=API_PREFIX)
     api.register_blueprint(reports_blp, url_prefix=API_PREFIX)
     api.register_blueprint(notifications_blp, url_prefix=API_PREFIX)
     api.register_blueprint(media_blp, url_prefix=API_PREFIX)

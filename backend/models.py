@@ -3,6 +3,7 @@
 from backend.db import Base
 from backend.directory.models import Agent, AgentToken, Category, Directorate, ExternalBody, Program, Taxon, Unit
 from backend.media.models import Media
+from backend.observations.models import Balade, BaladeStation, ZoneSpecies
 from backend.reports.models import Report, Reporter, ReportEvent, Support
 from backend.revision import RoutingState
 from backend.routing.models import RoutingRule
@@ -11,6 +12,8 @@ from backend.zones.models import Zone, ZoneAlias
 __all__ = [
     "Agent",
     "AgentToken",
+    "Balade",
+    "BaladeStation",
     "Base",
     "Category",
     "Directorate",
@@ -27,4 +30,5 @@ __all__ = [
     "Unit",
     "Zone",
     "ZoneAlias",
+    "ZoneSpecies",
 ]

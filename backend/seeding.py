@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -66,9 +67,11 @@ def load_seeds(session: Session, seeds_dir: Path = DEFAULT_SEEDS_DIR) -> SeedRep
     """Load every seed file; flush. Raises :class:`SeedError` on a bad file."""
     report = SeedReport()
     zones = _load_zones(session, seeds_dir, report)
+    _load_balades(session, seeds_dir, zones, report)
     _load_directorates(session, seeds_dir, zones, report)
     _load_external_bodies(session, zones, report)
     taxa = _load_taxa(session, seeds_dir, report)
+    _load_zone_species(session, seeds_dir, zones, taxa, report)
     _load_programs(session, seeds_dir, taxa, report)
     _load_rules(session, seeds_dir, report)
     if report.changed:
@@ -182,7 +185,91 @@ def _load_zones(session: Session, seeds_dir: Path, report: SeedReport) -> dict[s
 
     for zone in read_features(_read_json(seeds_dir / "geo/routes-departementales-demo.geojson"), kind="road"):
         store(zone)
+
+    species = {row["scientific_name"] for row in _read_csv(seeds_dir / "species.csv")}
+    for entry in _read_toml(seeds_dir / "park_zones.toml").get("parks", []):
+        park = zones.get(f"park:{entry['park']}")
+        if park is None:
+            raise SeedError(f"park_zones.toml: unknown park {entry['park']!r} (see parks.csv)")
+        for item in entry.get("zones", []):
+            unknown = sorted(set(item.get("species", [])) - species)
+            if unknown:
+                raise SeedError(f"park_zones.toml: {item['slug']} lists species not in species.csv: {unknown}")
+            radius = float(item["radius_m"])
+            _rename_zone(session, "park_zone", item.get("former_slugs", []), item["slug"])
+            zone = store(
+                ZoneInput(
+                    kind="park_zone",
+                    code=item["slug"],
+                    name=item["name"],
+                    geometry=geo.approximate_disc(item["lon"], item["lat"], math.pi * radius**2 / 10_000),
+                    approximate=True,
+                    parent=park,
+                    properties={
+                        "habitat": item["habitat"],
+                        "description": item["description"],
+                        "look_for": item["look_for"],
+                        "season": item["season"],
+                        "centre": [item["lon"], item["lat"]],
+                        "radius_m": radius,
+                    },
+                )
+            )
+            for former in item.get("former_slugs", []):
+                _, status = upsert(
+                    session,
+                    ZoneAlias,
+                    {"kind": "park_zone", "code": former},
+                    {"zone_id": zone.id, "name": item["name"], "since": None, "reason": "slug renamed"},
+                )
+                report.count("zone_aliases", status)
     return zones
+
+
+def _rename_zone(session: Session, kind: str, former: list[str], code: str) -> None:
+    """A zone renamed in a seed file keeps its row (its walk, its reports): its code changes, and
+    the former one becomes an alias (stored with the zone)."""
+    for old in former:
+        zone = session.scalar(select(Zone).where(Zone.kind == kind, Zone.code == old))
+        if zone is None:
+            continue
+        if session.scalar(select(Zone.id).where(Zone.kind == kind, Zone.code == code)) is not None:
+            raise SeedError(f"{kind} {old!r} and {code!r} both exist: merge them by hand before listing the former")
+        zone.code = code
+        session.flush()
+
+
+def _load_zone_species(
+    session: Session, seeds_dir: Path, zones: dict[str, Zone], taxa: list[Taxon], report: SeedReport
+) -> None:
+    """The species commonly seen in each nature zone (kept apart from the zone's public properties:
+    a sensitive one must never be placed in a zone by a public output)."""
+    from backend.observations.services import set_zone_species
+
+    by_name = {taxon.scientific_name: taxon for taxon in taxa}
+    for entry in _read_toml(seeds_dir / "park_zones.toml").get("parks", []):
+        for item in entry.get("zones", []):
+            zone = zones[f"park_zone:{item['slug']}"]
+            if set_zone_species(session, zone, [by_name[name] for name in item.get("species", [])]):
+                report.count("zone_species", "updated")
+
+
+def _load_balades(session: Session, seeds_dir: Path, zones: dict[str, Zone], report: SeedReport) -> None:
+    """A walk per park of park_zones.toml, through its zones in the order written."""
+    from backend.observations.services import save_balade
+
+    for entry in _read_toml(seeds_dir / "park_zones.toml").get("parks", []):
+        stations = [zones[f"park_zone:{item['slug']}"] for item in entry.get("zones", [])]
+        if not stations:
+            continue
+        status = save_balade(
+            session,
+            zones[f"park:{entry['park']}"],
+            title=entry["balade_title"],
+            description=entry.get("balade_description", ""),
+            stations=stations,
+        )
+        report.count("balades", status)
 
 
 # --- directorates, units, external bodies -----------------------------------------------------

@@ -1,0 +1,115 @@
+"""The parks, their walks and their nature zones for the apps, and the zones' QR codes."""
+
+from __future__ import annotations
+
+import hashlib
+
+import marshmallow as ma
+from flask import Response, request
+from flask.views import MethodView
+
+from backend import deps
+from backend.http import Blueprint, db_session, read_only
+from backend.observations import qr, schemas, services
+from backend.openapi import file_response
+
+blp = Blueprint("observations", __name__, description="Balades Observ'acteurs: parks, walks, nature zones, QR codes")
+QR_CACHE = "public, max-age=86400"
+
+
+def _public_base_url() -> str:
+    return deps.current().settings.public_base_url
+
+
+class QrSizeSchema(ma.Schema):
+    size = ma.fields.Integer(
+        load_default=qr.DEFAULT_SIZE,
+        validate=ma.validate.Range(qr.MIN_SIZE, qr.MAX_SIZE),
+        metadata={"description": f"Width in pixels, {qr.MIN_SIZE} to {qr.MAX_SIZE} (whole modules: at least this)"},
+    )
+
+
+@blp.route("/parks/<string:slug>")
+class Park(MethodView):
+    @blp.operation("getPark", services.ParkNotFound)
+    @blp.response(200, schemas.ParkSchema)
+    @read_only
+    def get(self, slug: str):
+        """A departmental park: its outline, communes, area, its walk and its nature zones"""
+        return schemas.park_view(services.park_card(db_session(), slug))
+
+
+@blp.route("/parks/<string:slug>/balade")
+class ParkBalade(MethodView):
+    @blp.operation("getParkBalade", services.ParkNotFound, services.BaladeNotFound)
+    @blp.response(200, schemas.BaladeSchema)
+    @read_only
+    def get(self, slug: str):
+        """A park's walk: its stations (nature zones) in walking order, its route and length"""
+        session = db_session()
+        balade = services.get_balade(session, services.get_park(session, slug))
+        return schemas.balade_view(balade, _public_base_url())
+
+
+@blp.route("/zones/park_zone/<string:slug>")
+class ParkZone(MethodView):
+    @blp.operation("getParkZone", services.ParkZoneNotFound)
+    @blp.response(200, schemas.ParkZoneCardSchema)
+    @read_only
+    def get(self, slug: str):
+        """A nature zone's card: description, habitat, what to look for, its station on the walk, its species
+
+        A GeoJSON Feature, as `getZone` answers for every zone, with the card in its properties.
+        A slug the zone answered to before (renamed, merged) still resolves to it.
+        """
+        return schemas.park_zone_card(services.zone_card(db_session(), slug), _public_base_url())
+
+
+def _image(data: bytes, content_type: str) -> Response:
+    etag = hashlib.sha256(data).hexdigest()[:32]
+    if etag in request.if_none_match:
+        return Response(status=304, headers={"ETag": f'"{etag}"', "Cache-Control": QR_CACHE})
+    return Response(data, content_type=content_type, headers={"ETag": f'"{etag}"', "Cache-Control": QR_CACHE})
+
+
+QR_HEADERS = {
+    "ETag": {"description": "The image's digest, for If-None-Match", "schema": {"type": "string"}},
+    "Cache-Control": {"description": "Cacheable for a day", "schema": {"type": "string"}},
+}
+NOT_MODIFIED = {"304": {"description": "Not modified (If-None-Match)"}}
+
+
+@blp.route("/zones/park_zone/<string:slug>/qr.svg")
+class ParkZoneQrSvg(MethodView):
+    @blp.operation("getParkZoneQrSvg", services.ParkZoneNotFound)
+    @blp.doc(
+        responses={
+            "200": file_response(
+                "The QR code (SVG), holding the zone page's address", "image/svg+xml", headers=QR_HEADERS
+            ),
+            **NOT_MODIFIED,
+        }
+    )
+    @read_only
+    def get(self, slug: str):
+        """The QR code of a nature zone's post, as SVG (error correction Q: readable a quarter hidden)"""
+        zone = services.get_park_zone(db_session(), slug)
+        url = qr.zone_url(_public_base_url(), zone.code)
+        return _image(qr.svg(url, title=f"{zone.name} — {url}"), "image/svg+xml")
+
+
+@blp.route("/zones/park_zone/<string:slug>/qr.png")
+class ParkZoneQrPng(MethodView):
+    @blp.operation("getParkZoneQrPng", services.ParkZoneNotFound)
+    @blp.arguments(QrSizeSchema, location="query")
+    @blp.doc(
+        responses={
+            "200": file_response("The QR code (PNG), holding the zone page's address", "image/png", headers=QR_HEADERS),
+            **NOT_MODIFIED,
+        }
+    )
+    @read_only
+    def get(self, args, slug: str):
+        """The QR code of a nature zone's post, as PNG of the width asked for"""
+        zone = services.get_park_zone(db_session(), slug)
+        return _image(qr.png(qr.zone_url(_public_base_url(), zone.code), size=args["size"]), "image/png")

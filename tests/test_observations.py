@@ -1,0 +1,138 @@
+"""Balades Observ'acteurs, the parks' side: the seeded nature zones and walks, the JSON apps read
+(a park, its walk, a zone's card), and the QR codes of the posts, read back by a real decoder."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import zxingcpp
+from PIL import Image
+
+from backend.seeding import load_seeds
+from tests.test_seeding import seeds_copy  # noqa: F401 (a fixture)
+
+API = "/api/v1"
+SAUSSET_STATIONS = [
+    "sausset-marais",
+    "sausset-bocage",
+    "sausset-foret",
+    "sausset-pres-carres",
+    "sausset-vallon",
+    "sausset-plaine",
+]
+
+
+def test_a_park_lists_its_walk_and_its_nature_zones(client):
+    park = client.get(f"{API}/parks/sausset")
+    assert park.status_code == 200
+    body = park.get_json()
+    assert body["name"] == "Parc départemental du Sausset"
+    assert body["approximate"] is True
+    assert body["communes"] == ["Aulnay-sous-Bois", "Villepinte"]
+    assert body["balade"]["stations"] == 6
+    assert {zone["slug"] for zone in body["zones"]} == set(SAUSSET_STATIONS)
+    for slug, stations in (("georges-valbon", 3), ("poudrerie", 3)):
+        assert client.get(f"{API}/parks/{slug}").get_json()["balade"]["stations"] == stations
+    assert client.get(f"{API}/parks/bergere").get_json()["balade"] is None  # no walk there yet
+
+
+def test_a_walk_goes_through_its_stations_in_order(client):
+    balade = client.get(f"{API}/parks/sausset/balade").get_json()
+    assert balade["park"] == {"slug": "sausset", "name": "Parc départemental du Sausset"}
+    assert balade["title"] == "La balade des six paysages du Sausset"
+    assert [station["slug"] for station in balade["stations"]] == SAUSSET_STATIONS
+    assert [station["number"] for station in balade["stations"]] == [1, 2, 3, 4, 5, 6]
+    route = balade["route"]
+    assert route["type"] == "LineString"
+    assert route["coordinates"] == [[s["centre"]["lon"], s["centre"]["lat"]] for s in balade["stations"]]
+    assert 1500 < balade["length_m"] < 4000  # six stations across a 200-hectare park
+    assert balade["stations"][0]["page_url"] == "http://signal93.test/z/sausset-marais"
+
+
+def test_a_zone_card_says_what_to_look_for_and_where_it_stands_on_the_walk(client):
+    answer = client.get(f"{API}/zones/park_zone/sausset-bocage")
+    assert answer.status_code == 200
+    card = answer.get_json()
+    assert card["type"] == "Feature"
+    assert card["geometry"]["type"] == "Polygon"
+    properties = card["properties"]
+    assert (properties["name"], properties["approximate"]) == ("Le bocage", True)
+    assert properties["parent"] == {"kind": "park", "code": "sausset", "name": "Parc départemental du Sausset"}
+    assert properties["habitat"].startswith("Prairies bordées de haies")
+    assert "hérissons" in properties["look_for"]
+    assert properties["station"] == {
+        "number": 2,
+        "of": 6,
+        "previous": {"slug": "sausset-marais", "name": "Le marais"},
+        "next": {"slug": "sausset-foret", "name": "La forêt"},
+    }
+    names = [species["french_name"] for species in properties["species"]]
+    assert "Hérisson d'Europe" in names
+    assert "Pie-grièche écorcheur" not in names  # sensitive: a card that listed it would place it here
+    first = client.get(f"{API}/zones/park_zone/sausset-marais").get_json()["properties"]["station"]
+    assert (first["number"], first["previous"]) == (1, None)
+    last = client.get(f"{API}/zones/park_zone/sausset-plaine").get_json()["properties"]["station"]
+    assert (last["number"], last["next"]) == (6, None)
+
+
+def test_no_public_output_places_a_sensitive_species_in_a_zone(client):
+    outputs = [client.get(f"{API}/zones?kind=park_zone&limit=200").get_data(as_text=True)]
+    for park in ("sausset", "georges-valbon", "poudrerie"):
+        outputs.append(client.get(f"{API}/parks/{park}").get_data(as_text=True))
+        outputs.append(client.get(f"{API}/parks/{park}/balade").get_data(as_text=True))
+        for zone in client.get(f"{API}/parks/{park}").get_json()["zones"]:
+            outputs.append(client.get(f"{API}/zones/park_zone/{zone['slug']}").get_data(as_text=True))
+    for output in outputs:
+        for sensitive in ("Ixobrychus", "Blongios", "Botaurus", "Dryocopus", "Alcedo", "Luscinia", "Circus"):
+            assert sensitive not in output
+
+
+def test_unknown_parks_and_zones_are_404s_and_a_former_slug_still_works(client, session, seeds_copy):  # noqa: F811
+    for url, code in (
+        (f"{API}/parks/nope", "park_not_found"),
+        (f"{API}/parks/nope/balade", "park_not_found"),
+        (f"{API}/parks/bergere/balade", "balade_not_found"),
+        (f"{API}/zones/park_zone/nope", "park_zone_not_found"),
+        (f"{API}/zones/park_zone/nope/qr.svg", "park_zone_not_found"),
+    ):
+        answer = client.get(url)
+        assert (answer.status_code, answer.get_json()["code"]) == (404, code), url
+    toml = seeds_copy / "park_zones.toml"
+    text = toml.read_text(encoding="utf-8")
+    renamed = text.replace(
+        'slug = "sausset-vallon"', 'slug = "sausset-vallon-des-mares"\nformer_slugs = ["sausset-vallon"]'
+    )
+    toml.write_text(renamed, encoding="utf-8")
+    load_seeds(session, seeds_copy)
+    session.commit()
+    moved = client.get(f"{API}/zones/park_zone/sausset-vallon")
+    assert moved.status_code == 200
+    assert moved.get_json()["properties"]["code"] == "sausset-vallon-des-mares"
+
+
+def test_the_qr_code_of_a_post_opens_the_zone_page(client):
+    png = client.get(f"{API}/zones/park_zone/sausset-marais/qr.png?size=300")
+    assert png.status_code == 200
+    assert png.headers["Content-Type"] == "image/png"
+    image = Image.open(io.BytesIO(png.get_data()))
+    assert image.width >= 300
+    (decoded,) = zxingcpp.read_barcodes(image)
+    assert decoded.format == zxingcpp.BarcodeFormat.QRCode
+    assert decoded.text == "http://signal93.test/z/sausset-marais"
+    assert decoded.ec_level == "Q"
+    cached = client.get(
+        f"{API}/zones/park_zone/sausset-marais/qr.png?size=300", headers={"If-None-Match": png.headers["ETag"]}
+    )
+    assert cached.status_code == 304
+
+    svg = client.get(f"{API}/zones/park_zone/sausset-marais/qr.svg")
+    assert svg.headers["Content-Type"] == "image/svg+xml"
+    text = svg.get_data(as_text=True)
+    assert text.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert "<title>Le marais — http://signal93.test/z/sausset-marais</title>" in text
+    assert "<path" in text
+    for size in ("10", "100000", "grand"):
+        refused = client.get(f"{API}/zones/park_zone/sausset-marais/qr.png?size={size}")
+        assert refused.status_code == 422
+        assert "size" in json.dumps(refused.get_json()["errors"])
