@@ -1,4 +1,5 @@
-"""The published seam between the backend and the sandbox (version 2: the open-data rows).
+"""The published seam between the backend and the sandbox (version 3: the open-data rows, and a
+sensitive sighting generalised to its park or commune, with its uncertainty).
 
 The sandbox reads backend data and uses backend behaviour only through these functions
 (import-linter enforces it). They return plain, anonymised data: never a model, never a
@@ -35,7 +36,7 @@ from backend.zones import schemas as zone_schemas
 from backend.zones import services as zones
 from backend.zones.models import ZONE_KINDS, Zone
 
-EXPORT_VERSION = 2
+EXPORT_VERSION = 3
 __all__ = [
     "CATEGORY_FIELDS",
     "DIRECTORATE_FIELDS",
@@ -131,6 +132,7 @@ def preview_report(session: Session, payload: Any, *, now: datetime) -> dict[str
             "lat": report.public_lat,
             "lon": report.public_lon,
             "precision": "coarsened" if report.sensitive else "exact",
+            "uncertainty_m": report.public_uncertainty_m,
         },
         "routing": report_schemas.RoutingSchema().dump(report.routing),
         "export_version": EXPORT_VERSION,
@@ -150,6 +152,7 @@ REPORT_FIELDS = {
     "status": "text",
     "geo_point_2d": "geo_point_2d",
     "location_precision": "text",
+    "location_uncertainty_m": "double",
     "commune": "text",
     "commune_name": "text",
     "territory": "text",
@@ -228,6 +231,7 @@ RAW_REPORT_COLUMNS = {
     "lon": "DOUBLE",
     "lat": "DOUBLE",
     "location_precision": "VARCHAR",
+    "location_uncertainty_m": "DOUBLE",
     "commune": "VARCHAR",
     "commune_name": "VARCHAR",
     "territory": "VARCHAR",
@@ -253,7 +257,7 @@ _FIRST = (
 PUBLIC_REPORTS_SQL = f"""
 SELECT '{REFERENCE_PREFIX}-' || to_char(r.received_at AT TIME ZONE 'UTC', 'YYYY') || '-' || to_char(r.id, 'FM000000'),
     p.code, c.code, c.name, r.status, r.public_lon, r.public_lat,
-    CASE WHEN r.sensitive THEN 'coarsened' ELSE 'exact' END, r.commune_code,
+    CASE WHEN r.sensitive THEN 'coarsened' ELSE 'exact' END, r.public_uncertainty_m, r.commune_code,
     {_ZONE.format(field="name", kind="commune")}, {_ZONE.format(field="code", kind="territory")},
     {_ZONE.format(field="name", kind="territory")},
     r.routing -> 'directorate' ->> 'code', r.routing -> 'unit' ->> 'code',
@@ -309,6 +313,7 @@ def _raw_reports(session: Session) -> Iterator[tuple[Any, ...]]:
             Report.public_lon,
             Report.public_lat,
             Report.sensitive,
+            Report.public_uncertainty_m,
             Report.commune_code,
             Report.routing,
             Report.support_count,
@@ -327,8 +332,8 @@ def _raw_reports(session: Session) -> Iterator[tuple[Any, ...]]:
         .execution_options(yield_per=BATCH)
     )
     for row in session.execute(statement):
-        (report_id, received_at, status, program, category, category_name, lon, lat, sensitive) = row[:9]
-        commune, routing, supports, acknowledged_at, resolved_at, publishable, description, name = row[9:]
+        (report_id, received_at, status, program, category, category_name, lon, lat, sensitive, uncertainty) = row[:10]
+        commune, routing, supports, acknowledged_at, resolved_at, publishable, description, name = row[10:]
         zones_by_kind: dict[str, dict[str, Any]] = {}
         for zone in routing.get("zones", []):
             zones_by_kind.setdefault(zone["kind"], zone)  # the first of each kind, as the SQL takes it
@@ -341,6 +346,7 @@ def _raw_reports(session: Session) -> Iterator[tuple[Any, ...]]:
             lon,
             lat,
             "coarsened" if sensitive else "exact",
+            uncertainty,
             commune,
             zones_by_kind.get("commune", {}).get("name"),
             zones_by_kind.get("territory", {}).get("code"),
@@ -470,6 +476,7 @@ SIGHTING_FIELDS = {
     "observed_at": "datetime",
     "geo_point_2d": "geo_point_2d",
     "location_precision": "text",
+    "location_uncertainty_m": "double",
     "park": "text",
     "park_name": "text",
     "zone": "text",
@@ -484,6 +491,7 @@ def sightings(session: Session) -> Iterator[dict[str, Any]]:
     statement = (
         select(Report.id, Report.received_at, Report.observed_at, Report.status, Category.code, Category.attributes)
         .add_columns(Report.attributes, Report.public_lon, Report.public_lat, Report.sensitive, Report.routing)
+        .add_columns(Report.public_uncertainty_m)
         .join(Category, Report.category_id == Category.id)
         .join(Program, Report.program_id == Program.id)
         .where(Program.code == "observacteurs")
@@ -493,7 +501,7 @@ def sightings(session: Session) -> Iterator[dict[str, Any]]:
     taxa: dict[str, Taxon] = {}
     for row in session.execute(statement):
         report_id, received_at, observed_at, status, category, definitions, values = row[:7]
-        lon, lat, sensitive, routing = row[7:]
+        lon, lat, sensitive, routing, uncertainty = row[7:]
         species = next(
             (values.get(d["code"]) for d in definitions if d.get("values_from") == "taxa" and values.get(d["code"])),
             None,
@@ -517,6 +525,7 @@ def sightings(session: Session) -> Iterator[dict[str, Any]]:
             "observed_at": observed_at or received_at,
             "geo_point_2d": {"lon": lon, "lat": lat},
             "location_precision": "coarsened" if sensitive else "exact",
+            "location_uncertainty_m": uncertainty,
             "park": park.get("code"),
             "park_name": park.get("name"),
             "zone": None,  # the nature zone of a walk: Observ'acteurs' QR codes will fill it

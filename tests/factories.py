@@ -10,6 +10,7 @@ ON_RD932_PANTIN = (2.3990, 48.9010)  # a vertex of RD 932, in Pantin (Est Ensemb
 NOISY_LE_SEC_STREET = (2.4700, 48.8900)  # far from any seeded departmental road
 AULNAY = (2.4975, 48.9386)  # Aulnay-sous-Bois (Paris Terres d'Envol)
 SAUSSET_PARK_CENTRE = (2.5075, 48.9592)
+SAUSSET_MARAIS = (2.5128, 48.9633)  # in the Sausset, 550 m from its centre: the marsh's nature zone
 PARIS_NOTRE_DAME = (2.3499, 48.8530)
 
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -17,6 +18,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "debordement-avaloir": {"attributes": {"pluie": "oui"}},
     "observation-espece": {"attributes": {"espece": "Ardea cinerea", "nombre": 2}},
 }
+
+
+def near(point: dict[str, float], lon: float, lat: float, metres: float) -> bool:
+    """Whether a {lon, lat} point is within ``metres`` of (lon, lat)."""
+    import math
+
+    dx = (point["lon"] - lon) * 111_320 * math.cos(math.radians(lat))
+    dy = (point["lat"] - lat) * 111_132
+    return math.hypot(dx, dy) <= metres
 
 
 def report_payload(category: str = "nid-de-poule", at: tuple[float, float] = ON_RD932_PANTIN, **fields: Any):

@@ -9,7 +9,17 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.reports.models import AppendOnlyError, Report, Reporter, ReportEvent
-from tests.factories import NOISY_LE_SEC_STREET, ON_RD932_PANTIN, SAUSSET_PARK_CENTRE, report_payload, submit
+from tests.factories import (
+    NOISY_LE_SEC_STREET,
+    ON_RD932_PANTIN,
+    SAUSSET_MARAIS,
+    SAUSSET_PARK_CENTRE,
+    bearer_for,
+    make_agent,
+    near,
+    report_payload,
+    submit,
+)
 
 
 def count(session, model=Report) -> int:
@@ -260,7 +270,12 @@ def test_public_view_has_the_report_and_its_timeline_but_no_private_data(client)
     assert body["category"]["code"] == "nid-de-poule"
     assert body["program"] == "patrouillage"
     assert body["status"] == "open"
-    assert body["location"] == {"lat": ON_RD932_PANTIN[1], "lon": ON_RD932_PANTIN[0], "precision": "exact"}
+    assert body["location"] == {
+        "lat": ON_RD932_PANTIN[1],
+        "lon": ON_RD932_PANTIN[0],
+        "precision": "exact",
+        "uncertainty_m": None,
+    }
     assert body["routing"]["directorate"]["code"] == "DVD"
     assert [e["kind"] for e in body["timeline"]] == ["submitted", "routed"]
     assert body["submitted"] is None
@@ -282,16 +297,36 @@ def test_the_reporter_token_shows_the_reporter_what_they_sent(client):
     assert wrong.get_json()["code"] == "invalid_reporter_token"
 
 
-def test_sensitive_species_are_shown_at_about_a_kilometre(client):
-    payload = report_payload("observation-espece", at=SAUSSET_PARK_CENTRE, attributes={"espece": "Botaurus stellaris"})
+def test_a_sensitive_species_is_shown_at_its_park_s_reference_point(client, session):
+    payload = report_payload("observation-espece", at=SAUSSET_MARAIS, attributes={"espece": "Botaurus stellaris"})
     created = submit(client, payload).get_json()
     assert created["location"]["precision"] == "coarsened"
     public = client.get(f"/api/v1/reports/{created['reference']}").get_json()
-    assert public["location"] == {"lat": 48.96, "lon": 2.51, "precision": "coarsened"}
+    location = public["location"]
+    assert location["precision"] == "coarsened"
+    assert near(location, *SAUSSET_PARK_CENTRE, metres=15)  # the park's centre, not the marsh
+    assert 790 < location["uncertainty_m"] < 810  # a 200-hectare disc's radius: 798 m
+    dnpb = bearer_for(
+        session, make_agent(session, "dnpb.sensible@seinesaintdenis.fr", directorate="DNPB", role="supervisor")
+    )
+    seen = client.get(f"/api/v1/triage/reports/{created['reference']}", headers=dnpb).get_json()
+    assert seen["priority"] == "high"  # a sensitive species is seen to first
+    assert seen["location"]["lon"] == SAUSSET_MARAIS[0]  # the DNPB sees the precise point
     assert public["attributes"]["espece"] == "Botaurus stellaris"
     # And no distance to it leaks through "similar reports".
-    near = submit(client, payload).get_json()
-    assert near["similar_reports"] == []
+    again = submit(client, payload).get_json()
+    assert again["similar_reports"] == []
+    common = submit(client, report_payload("observation-espece", at=SAUSSET_MARAIS)).get_json()
+    assert common["location"] == {
+        "lon": SAUSSET_MARAIS[0],
+        "lat": SAUSSET_MARAIS[1],
+        "precision": "exact",
+        "uncertainty_m": None,
+    }
+    outside = report_payload("observation-espece", at=(2.4700, 48.8900), attributes={"espece": "Botaurus stellaris"})
+    in_commune = submit(client, outside).get_json()["location"]  # no park there: its commune's centre
+    assert not near(in_commune, 2.4700, 48.8900, metres=100)
+    assert in_commune["uncertainty_m"] > 1000
 
 
 def test_unknown_or_malformed_references_are_404(client):

@@ -29,7 +29,7 @@ from backend.reports.errors import (
     InvalidReporterToken,
     UnknownCategory,
 )
-from backend.reports.models import Report, Reporter, ReportEvent, public_point
+from backend.reports.models import PRIORITIES, Report, Reporter, ReportEvent, public_point
 from backend.reports.nearby import similar_reports
 from backend.routing.services import Router, RoutingTable
 
@@ -219,6 +219,11 @@ def prepare_report(session: Session, data: dict[str, Any], *, router: Router, no
     status = "referred" if decision.referred else "open"
     sensitive = _is_sensitive(session, category.attributes, attributes)
     public_lon, public_lat = public_point(location["lon"], location["lat"], sensitive)
+    uncertainty = None
+    if sensitive:  # never the point itself, nor a grid cell of it: the park's (or commune's) reference point
+        generalised = table.generalised(location["lon"], location["lat"])
+        if generalised:
+            public_lon, public_lat, uncertainty = generalised
     report = Report(
         program_id=category.program_id,
         category_id=category.id,
@@ -230,6 +235,8 @@ def prepare_report(session: Session, data: dict[str, Any], *, router: Router, no
         sensitive=sensitive,
         public_lon=public_lon,
         public_lat=public_lat,
+        public_uncertainty_m=uncertainty,
+        priority=PRIORITIES["high"] if sensitive else PRIORITIES["normal"],
         observed_at=observed_at,
         received_at=now,
         description=data.get("description") or "",

@@ -23,12 +23,12 @@ STATUSES = OPEN_STATUSES + CLOSED_STATUSES
 # How urgent a report is (the ``priority`` column holds the number; the API, the name).
 PRIORITIES = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 PRIORITY_NAMES = {value: name for name, value in PRIORITIES.items()}
-# Sensitive species are shown on a grid of 0.01 degree (about 1 km).
+# Where no park nor commune is known, a sensitive species is shown on a 0.01 degree grid (~1 km).
 COARSE_DECIMALS = 2
 
 
 def public_point(lon: float, lat: float, sensitive: bool) -> tuple[float, float]:
-    """The location the public may see: exact, or coarsened for a sensitive species."""
+    """The location the public may see: exact, or (a sensitive species, no area known) coarsened."""
     if sensitive:
         return round(lon, COARSE_DECIMALS), round(lat, COARSE_DECIMALS)
     return lon, lat
@@ -61,6 +61,9 @@ class Report(Base):
     sensitive: Mapped[bool] = mapped_column(default=False)
     public_lon: Mapped[float] = mapped_column(Float)
     public_lat: Mapped[float] = mapped_column(Float)
+    # A sensitive sighting's public point is its park's reference point (or its commune's): how
+    # far, at most, the sighting may be from it (that area's radius). None: the point is exact.
+    public_uncertainty_m: Mapped[float | None] = mapped_column(Float)
     observed_at: Mapped[datetime | None]
     received_at: Mapped[datetime]
     description: Mapped[str] = mapped_column(Text, default="")

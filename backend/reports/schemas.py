@@ -173,7 +173,18 @@ class PublicLocationSchema(ResponseSchema):
     lon = ma.fields.Float(required=True, metadata={"example": 2.399})
     precision = ma.fields.String(
         required=True,
-        metadata={"enum": ["exact", "coarsened"], "description": "coarsened: about 1 km (a sensitive species)"},
+        metadata={
+            "enum": ["exact", "coarsened"],
+            "description": (
+                "coarsened: a sensitive species, generalised to its park's reference point (outside a park, "
+                "its commune's); the sighting is within `uncertainty_m` of it"
+            ),
+        },
+    )
+    uncertainty_m = ma.fields.Float(
+        allow_none=True,
+        required=True,
+        metadata={"description": "How far the sighting may be from this point, metres (null: exact)"},
     )
 
 
@@ -238,7 +249,12 @@ class ReportPublicSchema(ResponseSchema):
 
     def _location(self, report: Any) -> dict[str, Any]:
         precision = "coarsened" if report.sensitive else "exact"
-        return {"lat": report.public_lat, "lon": report.public_lon, "precision": precision}
+        return {
+            "lat": report.public_lat,
+            "lon": report.public_lon,
+            "precision": precision,
+            "uncertainty_m": report.public_uncertainty_m,
+        }
 
     def _public_attributes(self, report: Any) -> dict[str, Any]:
         # Typed values only: free text may hold personal data.

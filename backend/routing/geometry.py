@@ -99,6 +99,16 @@ class ZoneIndex:
         self._commune_tree = shapely.STRtree(self.geometries[communes]) if communes else None
         self.has_departement = any(zone.kind == "departement" for zone in self.zones)
 
+    def reference_point(self, zone_id: int) -> tuple[float, float, float]:
+        """An area's reference point (lon, lat: its centroid) and its radius from there (metres:
+        the farthest point of its outline), what a generalised location says instead of a point."""
+        geometry = self.geometries[self._positions[zone_id]]
+        centre = geometry.centroid
+        radius = centre.hausdorff_distance(geometry.boundary if geometry.geom_type.endswith("Polygon") else geometry)
+        lon = centre.x / METRES_PER_DEGREE_LON + ORIGIN_LON
+        lat = centre.y / METRES_PER_DEGREE_LAT + ORIGIN_LAT
+        return round(lon, 6), round(lat, 6), float(math.ceil(radius))
+
     def locate(self, lon: float, lat: float) -> Place:
         """Describe the point's surroundings; deterministic for a given index."""
         point = shapely.Point((lon - ORIGIN_LON) * METRES_PER_DEGREE_LON, (lat - ORIGIN_LAT) * METRES_PER_DEGREE_LAT)

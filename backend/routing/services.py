@@ -80,6 +80,13 @@ class RoutingTable:
     def locate(self, lon: float, lat: float) -> Place:
         return self.index.locate(lon, lat)
 
+    def generalised(self, lon: float, lat: float) -> tuple[float, float, float] | None:
+        """Where the public is told a sensitive sighting is: the reference point of the park it is
+        in (else of its commune) and that area's radius; None outside both."""
+        place = self.index.locate(lon, lat)
+        area = place.first("park") or place.commune
+        return self.index.reference_point(area.id) if area else None
+
     def id_of(self, kind: str, code: str) -> int | None:
         """The id of an active category, program or unit by its code; None if this table does not
         know it (inactive, or newer than the table): ask the database then. Codes never change
