@@ -8,7 +8,7 @@ from datetime import timedelta
 from backend import deps
 from backend.db import utcnow
 from backend.media import services as media_services
-from backend.notifications import reporters, units
+from backend.notifications import alerts, reporters, units
 from backend.notifications.jobs import send_digests
 from backend.queue import QUEUE_NAME, job_transaction
 
@@ -24,7 +24,7 @@ def sweep() -> int:
         now = utcnow()
         return sum(
             sweep_one(session, queue=queue, now=now)
-            for sweep_one in (media_services.sweep, reporters.sweep, units.sweep)
+            for sweep_one in (media_services.sweep, reporters.sweep, units.sweep, alerts.sweep)
         )
 
 

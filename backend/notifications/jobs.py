@@ -6,7 +6,7 @@ import urllib.request
 
 from backend import deps
 from backend.db import utcnow
-from backend.notifications import reporters, units
+from backend.notifications import alerts, reporters, units
 from backend.queue import job_transaction
 
 
@@ -45,6 +45,22 @@ def notify_unit(report_id: int, handover_event_id: int | None = None) -> None:
             public_base_url=context.settings.public_base_url,
             now=utcnow(),
             post=post_json,
+        )
+
+
+def alert_urgent(report_id: int) -> None:
+    """Alert the park's team and the observatory of a sensitive sighting, at once (retried by rq
+    on failure, swept if lost)."""
+    context = deps.current()
+    with job_transaction() as session:
+        alerts.alert_urgent(
+            session,
+            report_id,
+            mailer=context.mailer,
+            post=post_json,
+            secret_key=context.settings.secret_key,
+            public_base_url=context.settings.public_base_url,
+            now=utcnow(),
         )
 
 

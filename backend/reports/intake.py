@@ -39,6 +39,8 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 200
 # The job that tells a webhook unit of a new report (notifications sit above reports: named, not imported).
 NOTIFY_UNIT_JOB = "backend.notifications.jobs.notify_unit"
+# …and the one that alerts the park's team and the observatory of a sensitive species, at once.
+ALERT_URGENT_JOB = "backend.notifications.jobs.alert_urgent"
 
 
 @dataclass
@@ -160,6 +162,8 @@ def submit_report(
         connection.execute(statements.INSERT_REPORTER, statements.columns(report.reporter, Reporter))
     if notify_method == "webhook":  # owed from now on: its routed event is committed with it (swept if lost)
         after_commit(session, queue, NOTIFY_UNIT_JOB, report.id)
+    if report.sensitive:  # owed from now on too: the report is on record as sensitive (swept if lost)
+        after_commit(session, queue, ALERT_URGENT_JOB, report.id)
     rows = media.attach(session, report.id, uploads) if uploads else []
     set_committed_value(report, "media", rows)
     return Submission(report, token, similar)
