@@ -224,8 +224,38 @@ def agents_list() -> None:
             click.echo(f"{agent.email}\t{agent.role}\t{agent.directorate.code}\t{state}")
 
 
+species_group = AppGroup("species", help="The species list.")
+
+
+@species_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def species_import(file: Path) -> None:
+    """Load a TAXREF extract (TSV or CSV, TAXREF's column names): CD_NOM for the species known,
+    the others added; rows that cannot be used are listed."""
+    from backend.observations import taxref
+
+    with file.open("rb") as handle:
+        lines = sum(1 for _ in handle) - 1
+    try:
+        with (
+            _database().transaction() as session,
+            click.progressbar(length=max(lines, 1), label="Loading TAXREF") as bar,
+        ):
+            result = taxref.import_taxref(session, file, progress=lambda _line: bar.update(1))
+    except taxref.TaxrefFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"species: {result.created} created, {result.updated} updated, {result.unchanged} unchanged.")
+    if result.refused:
+        click.echo(f"{len(result.refused)} rows not used:")
+        for reason in result.refused[:50]:
+            click.echo(f"  {reason}")
+        if len(result.refused) > 50:
+            click.echo(f"  … and {len(result.refused) - 50} more")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
+    app.cli.add_command(species_group)
     app.cli.add_command(db_group)
     app.cli.add_command(zones_group)
     app.cli.add_command(sweep_command)

@@ -3,11 +3,13 @@ list (taxa) that categories draw on."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base, utcnow
@@ -178,4 +180,24 @@ class Taxon(Base):
     sensitive: Mapped[bool] = mapped_column(default=False)
     # TAXREF identifier: empty until a real TAXREF extract is imported (never invented).
     taxref_cd_nom: Mapped[int | None]
+    # "french|scientific", lowercase, without accents or punctuation: what autocompletion searches.
+    search_key: Mapped[str] = mapped_column(String(420), default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def search_text(text: str) -> str:
+    """``text`` as autocompletion compares it: lowercase, without accents, ligatures or
+    punctuation (Martin-pêcheur d'Europe → martin pecheur d europe)."""
+    text = text.lower().replace("œ", "oe").replace("æ", "ae")
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def taxon_search_key(french_name: str, scientific_name: str) -> str:
+    return f"{search_text(french_name)}|{search_text(scientific_name)}"
+
+
+@event.listens_for(Taxon, "before_insert")
+@event.listens_for(Taxon, "before_update")
+def _search_key(_mapper: Any, _connection: Any, taxon: Taxon) -> None:
+    taxon.search_key = taxon_search_key(taxon.french_name or "", taxon.scientific_name or "")

@@ -174,3 +174,34 @@ def park_view(card: dict[str, Any]) -> dict[str, Any]:
         ),
         "zones": [{"slug": zone.code, "name": zone.name} for zone in card["zones"]],
     }
+
+
+class SpeciesQuerySchema(ma.Schema):
+    q = ma.fields.String(
+        validate=ma.validate.Length(max=100),
+        metadata={"description": "Part of a French or scientific name (accents and case ignored)", "example": "blong"},
+    )
+    group = ma.fields.String(
+        validate=ma.validate.Length(max=64), metadata={"description": "oiseau, mammifère, plante…", "example": "oiseau"}
+    )
+    park = ma.fields.String(
+        validate=ma.validate.Length(max=64), metadata={"description": "Species seen in this park's nature zones"}
+    )
+    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 50))
+
+
+class SpeciesSchema(ResponseSchema):
+    scientific_name = ma.fields.String(required=True, metadata={"example": "Ixobrychus minutus"})
+    french_name = ma.fields.String(required=True, metadata={"example": "Blongios nain"})
+    group = ma.fields.String(required=True, metadata={"example": "oiseau"})
+    status = ma.fields.String(required=True, metadata={"description": "Protection or interest"})
+    sensitive = ma.fields.Boolean(
+        required=True, metadata={"description": "Its sightings are shown at their park's reference point only"}
+    )
+    taxref_cd_nom = ma.fields.Integer(
+        allow_none=True, required=True, metadata={"description": "TAXREF's CD_NOM, when a TAXREF extract gave it"}
+    )
+
+
+class SpeciesListSchema(ResponseSchema):
+    items = ma.fields.List(ma.fields.Nested(SpeciesSchema), required=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
+import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,9 +12,10 @@ from pyproj import Geod
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from backend.directory.models import Taxon
+from backend.directory.models import Taxon, search_text
 from backend.errors import NotFound
 from backend.observations.models import Balade, BaladeStation, ZoneSpecies
+from backend.revision import current_revision
 from backend.zones import services as zones
 from backend.zones.models import Zone
 
@@ -162,3 +166,104 @@ def park_card(session: Session, slug: str) -> dict[str, Any]:
         select(Zone).where(Zone.kind == "park_zone", Zone.parent_id == park.id).order_by(Zone.code)
     ).all()
     return {"park": park, "balade": balade, "zones": list(nature_zones)}
+
+
+SPECIES_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class SpeciesEntry:
+    id: int
+    search_key: str
+    scientific_name: str
+    french_name: str
+    group: str
+    status: str
+    sensitive: bool
+    taxref_cd_nom: int | None
+
+
+# The species list, held by each process and reloaded when the reference data's revision moves (a
+# taxon added, renamed, given its TAXREF id): autocompletion answers from memory, the database asked
+# one primary-key read.
+_SPECIES: dict[str, Any] = {"key": None, "entries": [], "blob": "", "offsets": []}
+_SPECIES_LOCK = threading.Lock()
+
+
+def _species_list(session: Session) -> dict[str, Any]:
+    key = current_revision(session)  # bumped by whatever changes the species (the seed, a TAXREF import)
+    with _SPECIES_LOCK:
+        if _SPECIES["key"] != key:
+            rows = session.execute(
+                select(
+                    Taxon.id,
+                    Taxon.search_key,
+                    Taxon.scientific_name,
+                    Taxon.french_name,
+                    Taxon.group,
+                    Taxon.status,
+                    Taxon.sensitive,
+                    Taxon.taxref_cd_nom,
+                ).order_by(Taxon.french_name, Taxon.id)
+            )
+            entries = [SpeciesEntry(*row) for row in rows]
+            # Every key on its own line: a regular expression finds matches in C, not a Python loop.
+            offsets, position = [], 1  # the blob opens with a newline: every name follows one
+            for entry in entries:
+                offsets.append(position)
+                position += len(entry.search_key) + 1
+            blob = "\n" + "\n".join(entry.search_key for entry in entries) + "\n"
+            _SPECIES.update(key=key, entries=entries, blob=blob, offsets=offsets)
+        return _SPECIES
+
+
+def search_species(
+    session: Session, q: str | None, *, group: str | None = None, park: str | None = None, limit: int = SPECIES_LIMIT
+) -> list[SpeciesEntry]:
+    """Species whose French or scientific name contains ``q`` (accents and case ignored), those
+    whose name starts with it first, then by French name; of a ``group``, or seen in the nature
+    zones of a ``park``. Sensitive species are listed: walkers must be able to report them."""
+    words = search_text(q or "")
+    if (q or "").strip() and not words:
+        return []  # typed, but nothing a name holds (punctuation only)
+    in_park: set[int] | None = None
+    if park:
+        the_park = get_park(session, park)
+        in_park = set(
+            session.scalars(
+                select(ZoneSpecies.taxon_id)
+                .join(Zone, Zone.id == ZoneSpecies.zone_id)
+                .where(Zone.kind == "park_zone", Zone.parent_id == the_park.id)
+            )
+        )
+    species = _species_list(session)
+    entries, blob, offsets = species["entries"], species["blob"], species["offsets"]
+
+    def keep(index: int) -> bool:
+        entry = entries[index]
+        return (not group or entry.group == group) and (in_park is None or entry.id in in_park)
+
+    if not words:
+        return [entry for index, entry in enumerate(entries) if keep(index)][:limit]
+    found: dict[int, None] = {}  # names starting with the words (French-name order), then those containing them
+    literal = re.escape(words)
+    starting: list[int] = []
+    for pattern in ("\n" + literal, "\\|" + literal):  # at the start of a French or of a scientific name
+        taken = 0
+        for match in re.finditer(pattern, blob):
+            index = bisect.bisect_right(offsets, match.start() + 1) - 1
+            if keep(index):
+                starting.append(index)
+                taken += 1
+                if taken >= limit:
+                    break
+    for index in sorted(set(starting))[:limit]:
+        found[index] = None
+    if len(found) < limit:
+        for match in re.finditer(literal, blob):
+            index = bisect.bisect_right(offsets, match.start()) - 1
+            if index not in found and keep(index):
+                found[index] = None
+                if len(found) >= limit:
+                    break
+    return [entries[i] for i in found]

@@ -51,6 +51,20 @@ class ParkBalade(MethodView):
         return schemas.balade_view(balade, _public_base_url())
 
 
+@blp.route("/species")
+class Species(MethodView):
+    @blp.operation("listSpecies", services.ParkNotFound)
+    @blp.arguments(schemas.SpeciesQuerySchema, location="query")
+    @blp.response(200, schemas.SpeciesListSchema)
+    @read_only
+    def get(self, args):
+        """Species autocompletion: French or scientific names, accents ignored, names starting with it first"""
+        found = services.search_species(
+            db_session(), args.get("q"), group=args.get("group"), park=args.get("park"), limit=args["limit"]
+        )
+        return {"items": found}
+
+
 @blp.route("/zones/park_zone/<string:slug>")
 class ParkZone(MethodView):
     @blp.operation("getParkZone", services.ParkZoneNotFound)
