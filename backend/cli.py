@@ -121,6 +121,28 @@ def zones_import(file, kind: str, srid: str, name_property: str, code_property: 
     click.echo(f"{kind}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged.")
 
 
+@zones_group.command("qr-sheet")
+@click.option("--park", required=True, help="The park's slug (sausset, georges-valbon…).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The PDF to write.")
+def zones_qr_sheet(park: str, out: Path) -> None:
+    """Write the A4 sheet of QR labels of a park's walk, to print for its posts."""
+    from backend.observations import services as observations
+    from backend.observations.sheet import qr_sheet
+
+    with _database().session(read_only=True) as session:
+        try:
+            the_park = observations.get_park(session, park)
+            balade = observations.get_balade(session, the_park)
+        except observations.NotFound as exc:
+            raise click.ClickException(exc.message) from exc
+        stations = [(s.position, len(balade.stations), s.zone.code, s.zone.name) for s in balade.stations]
+        park_name = the_park.name
+    with click.progressbar(length=len(stations), label="Labels") as bar:
+        pdf = qr_sheet(park_name, stations, deps.current().settings.public_base_url, progress=lambda _: bar.update(1))
+    out.write_bytes(pdf)
+    click.echo(f"{out}: {len(stations)} labels for {park_name}.")
+
+
 @click.command("sweep")
 @with_appcontext
 def sweep_command() -> None:

@@ -136,3 +136,29 @@ def test_the_qr_code_of_a_post_opens_the_zone_page(client):
         refused = client.get(f"{API}/zones/park_zone/sausset-marais/qr.png?size={size}")
         assert refused.status_code == 422
         assert "size" in json.dumps(refused.get_json()["errors"])
+
+
+def test_the_printed_sheet_has_a_readable_label_per_station(app, tmp_path):
+    import pypdf
+
+    out = tmp_path / "sausset.pdf"
+    result = app.test_cli_runner().invoke(args=["zones", "qr-sheet", "--park", "sausset", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "6 labels for Parc départemental du Sausset" in result.output
+    reader = pypdf.PdfReader(out)
+    assert len(reader.pages) == 1  # six labels on one A4 page
+    page = reader.pages[0]
+    assert (round(float(page.mediabox.width) / 72 * 25.4), round(float(page.mediabox.height) / 72 * 25.4)) == (210, 297)
+    text = page.extract_text()
+    for number, slug in enumerate(SAUSSET_STATIONS, start=1):
+        assert f"Station {number} sur 6" in text
+        assert f"http://signal93.test/z/{slug}" in text
+    assert "Les prés carrés" in text
+    decoded = set()
+    for image in page.images:  # each QR, as a phone camera would read it from the paper
+        (code,) = zxingcpp.read_barcodes(image.image.convert("L"))
+        decoded.add(code.text)
+    assert decoded == {f"http://signal93.test/z/{slug}" for slug in SAUSSET_STATIONS}
+    nothing = app.test_cli_runner().invoke(args=["zones", "qr-sheet", "--park", "bergere", "--out", str(out)])
+    assert nothing.exit_code != 0
+    assert "This park has no walk yet." in nothing.output
