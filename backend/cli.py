@@ -247,6 +247,19 @@ def agents_list() -> None:
 
 
 species_group = AppGroup("species", help="The species list.")
+observations_group = AppGroup("observations", help="Observ'acteurs' sightings.")
+
+
+@observations_group.command("dwca")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def observations_dwca(out: Path) -> None:
+    """Write every public sighting as a Darwin Core Archive (zip)."""
+    from backend.db import utcnow
+    from backend.observations import dwca
+
+    with _database().session(read_only=True) as session:
+        count = dwca.write_archive(session, out, public_base_url=deps.current().settings.public_base_url, now=utcnow())
+    click.echo(f"{out}: {count} occurrences.")
 
 
 @species_group.command("import")
@@ -278,6 +291,7 @@ def species_import(file: Path) -> None:
 def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(species_group)
+    app.cli.add_command(observations_group)
     app.cli.add_command(db_group)
     app.cli.add_command(zones_group)
     app.cli.add_command(sweep_command)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
+import tempfile
+from pathlib import Path
 
 import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 
 from backend import deps
+from backend.db import utcnow
 from backend.http import Blueprint, db_session, read_only
-from backend.observations import qr, schemas, services
+from backend.observations import dwca, qr, schemas, services
 from backend.openapi import file_response
 
 blp = Blueprint("observations", __name__, description="Balades Observ'acteurs: parks, walks, nature zones, QR codes")
@@ -127,3 +131,49 @@ class ParkZoneQrPng(MethodView):
         """The QR code of a nature zone's post, as PNG of the width asked for"""
         zone = services.get_park_zone(db_session(), slug)
         return _image(qr.png(qr.zone_url(_public_base_url(), zone.code), size=args["size"]), "image/png")
+
+
+class _Archive:
+    """The archive's file, streamed, then removed (the WSGI server closes it, even half-read)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def __iter__(self):
+        try:
+            with (self.folder / "dwca.zip").open("rb") as file:
+                while chunk := file.read(1 << 16):
+                    yield chunk
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@blp.route("/observations/dwca.zip")
+class DarwinCoreArchive(MethodView):
+    @blp.operation("getObservationsDwca")
+    @blp.doc(
+        responses={
+            "200": file_response(
+                "A Darwin Core Archive: occurrence.txt, multimedia.txt, meta.xml, eml.xml",
+                "application/zip",
+                headers={"Content-Disposition": {"schema": {"type": "string"}}},
+            )
+        }
+    )
+    @read_only
+    def get(self):
+        """Every public sighting as a Darwin Core Archive (sensitive species at their park's reference point)"""
+        folder = Path(tempfile.mkdtemp(prefix="signal93-dwca-"))
+        try:
+            dwca.write_archive(db_session(), folder / "dwca.zip", public_base_url=_public_base_url(), now=utcnow())
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        headers = {
+            "Content-Disposition": 'attachment; filename="signal93-observations-dwca.zip"',
+            "Content-Length": str((folder / "dwca.zip").stat().st_size),
+        }
+        return Response(_Archive(folder), content_type="application/zip", headers=headers)
