@@ -315,6 +315,18 @@ def _load_directorates(session: Session, seeds_dir: Path, zones: dict[str, Zone]
     _deactivate(session, Unit, unit_codes, report, "units")
 
 
+def of_place(name: str) -> str:
+    """« de » before a place's name, as French writes it: d'Aubervilliers, du Blanc-Mesnil, des
+    Lilas, de La Courneuve, de L'Île-Saint-Denis, de Montreuil."""
+    if name.startswith("Le "):
+        return "du " + name[3:]
+    if name.startswith("Les "):
+        return "des " + name[4:]
+    if name[:1].upper() in "AEIOUYÉÈÊÎÔÂ" and not name.startswith(("La ", "L'")):
+        return "d'" + name
+    return "de " + name
+
+
 def _load_external_bodies(session: Session, zones: dict[str, Zone], report: SeedReport) -> None:
     """Every commune can receive referrals for the streets it manages."""
     codes = set()
@@ -326,7 +338,7 @@ def _load_external_bodies(session: Session, zones: dict[str, Zone], report: Seed
             session,
             ExternalBody,
             {"code": code},
-            {"kind": "commune", "name": f"Commune de {zone.name}", "zone_id": zone.id, "active": True},
+            {"kind": "commune", "name": f"Commune {of_place(zone.name)}", "zone_id": zone.id, "active": True},
         )
         report.count("external_bodies", status)
         codes.add(code)

@@ -103,3 +103,21 @@ def test_seed_command_twice_reports_up_to_date(app):
     second = runner.invoke(args=["seed"])
     assert second.exit_code == 0
     assert "Seed data up to date." in second.output
+
+
+def test_the_communes_are_named_as_french_writes_them(session):
+    from backend.seeding import of_place
+
+    names = set(session.scalars(select(ExternalBody.name).where(ExternalBody.kind == "commune")))
+    for expected in (
+        "Commune d'Aubervilliers",
+        "Commune d'Épinay-sur-Seine",
+        "Commune du Blanc-Mesnil",
+        "Commune des Lilas",
+        "Commune de La Courneuve",
+        "Commune de L'Île-Saint-Denis",
+        "Commune de Montreuil",
+    ):
+        assert expected in names
+    assert not [name for name in names if " de Le " in name or " de Les " in name or " de A" in name]
+    assert of_place("Noisy-le-Grand") == "de Noisy-le-Grand"
