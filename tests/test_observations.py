@@ -162,3 +162,33 @@ def test_the_printed_sheet_has_a_readable_label_per_station(app, tmp_path):
     nothing = app.test_cli_runner().invoke(args=["zones", "qr-sheet", "--park", "bergere", "--out", str(out)])
     assert nothing.exit_code != 0
     assert "This park has no walk yet." in nothing.output
+
+
+def test_a_park_s_biodiversity_counts_without_placing_a_sensitive_species(client):
+    from datetime import UTC, datetime
+
+    from tests.factories import SAUSSET_MARAIS, report_payload, submit
+
+    for _ in range(2):
+        submit(client, report_payload("observation-espece", at=SAUSSET_MARAIS))  # herons, in the marsh
+    hedgehog = {"espece": "Erinaceus europaeus", "nombre": 1}
+    submit(client, report_payload("observation-espece", at=(2.5058, 48.9612), attributes=hedgehog))  # the bocage
+    bittern = {"espece": "Ixobrychus minutus", "nombre": 1}
+    submit(client, report_payload("observation-espece", at=SAUSSET_MARAIS, attributes=bittern))
+    answer = client.get(f"{API}/parks/sausset/biodiversity")
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["species_richness"] == 3
+    assert body["sensitive_species"] == 1
+    assert body["most_seen"] == [
+        {"scientific_name": "Ardea cinerea", "french_name": "Héron cendré", "sightings": 2},
+        {"scientific_name": "Erinaceus europaeus", "french_name": "Hérisson d'Europe", "sightings": 1},
+    ]
+    months = body["sightings_per_month"]
+    assert len(months) == 12
+    assert months[-1] == {"month": datetime.now(UTC).strftime("%Y-%m"), "sightings": 4}
+    stations = {station["slug"]: station["sightings"] for station in body["stations"]}
+    assert stations["sausset-marais"] == 2  # the bittern is counted in no station
+    assert stations["sausset-bocage"] == 1
+    assert "Ixobrychus" not in answer.get_data(as_text=True)
+    assert client.get(f"{API}/parks/nope/biodiversity").get_json()["code"] == "park_not_found"

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from backend.directory.models import Category, Program, Taxon
 from backend.media import services as media_services
 from backend.media.models import Media
+from backend.observations.services import sighting_species
 from backend.reports.models import Report, format_reference
 
 DWC = "http://rs.tdwg.org/dwc/terms/"
@@ -96,24 +97,13 @@ def _statement() -> Any:
     )
 
 
-def _species(report: Report, category: Category) -> str | None:
-    for definition in category.attributes or []:
-        if definition.get("values_from") == "taxa":
-            value = (report.attributes or {}).get(definition["code"])
-            if isinstance(value, list):
-                value = value[0] if value else None
-            if value:
-                return str(value)
-    return None
-
-
 def occurrence_id(public_base_url: str, reference: str) -> str:
     return f"{public_base_url}/api/v1/reports/{reference}"
 
 
 def _occurrences(session: Session, taxa: dict[str, Taxon], public_base_url: str):
     for report, category in session.execute(_statement()):
-        name = _species(report, category)
+        name = sighting_species(report.attributes, category.attributes)
         if name is None:
             continue  # an unknown species awaits its identification: not an occurrence yet
         taxon = taxa.get(name)

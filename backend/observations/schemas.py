@@ -205,3 +205,37 @@ class SpeciesSchema(ResponseSchema):
 
 class SpeciesListSchema(ResponseSchema):
     items = ma.fields.List(ma.fields.Nested(SpeciesSchema), required=True)
+
+
+class MonthCountSchema(ResponseSchema):
+    month = ma.fields.String(required=True, metadata={"example": "2026-11"})
+    sightings = ma.fields.Integer(required=True)
+
+
+class SpeciesCountSchema(ResponseSchema):
+    scientific_name = ma.fields.String(required=True)
+    french_name = ma.fields.String(required=True)
+    sightings = ma.fields.Integer(required=True)
+
+
+class StationCountSchema(ResponseSchema):
+    number = ma.fields.Integer(required=True)
+    slug = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    sightings = ma.fields.Integer(
+        required=True, metadata={"description": "Sightings in this zone (sensitive species are counted in none)"}
+    )
+
+
+class BiodiversitySchema(ResponseSchema):
+    park = ma.fields.Nested(ParkRefSchema, required=True)
+    since = ma.fields.String(required=True, metadata={"description": "The first day counted (12 months)"})
+    species_richness = ma.fields.Integer(required=True, metadata={"description": "Species seen, sensitive included"})
+    sightings_per_month = ma.fields.List(ma.fields.Nested(MonthCountSchema), required=True)
+    most_seen = ma.fields.List(
+        ma.fields.Nested(SpeciesCountSchema), required=True, metadata={"description": "Never a sensitive species"}
+    )
+    sensitive_species = ma.fields.Integer(
+        required=True, metadata={"description": "How many sensitive species were seen (no place, no date)"}
+    )
+    stations = ma.fields.List(ma.fields.Nested(StationCountSchema), required=True)

@@ -6,15 +6,18 @@ import bisect
 import re
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+import shapely.geometry
 from pyproj import Geod
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from backend.directory.models import Taxon, search_text
+from backend.directory.models import Category, Program, Taxon, Unit, search_text
 from backend.errors import NotFound
 from backend.observations.models import Balade, BaladeStation, ZoneSpecies
+from backend.reports.models import Report
 from backend.revision import current_revision
 from backend.zones import services as zones
 from backend.zones.models import Zone
@@ -267,3 +270,99 @@ def search_species(
                 if len(found) >= limit:
                     break
     return [entries[i] for i in found]
+
+
+BIODIVERSITY_MONTHS = 12
+
+
+def sighting_species(values: dict[str, Any] | None, definitions: list[dict[str, Any]] | None) -> str | None:
+    """The species a sighting names (its first species attribute), None when it names none."""
+    for definition in definitions or []:
+        if definition.get("values_from") == "taxa":
+            value = (values or {}).get(definition["code"])
+            if isinstance(value, list):
+                value = value[0] if value else None
+            if value:
+                return str(value)
+    return None
+
+
+def park_biodiversity(session: Session, slug: str, *, now: datetime) -> dict[str, Any]:
+    """A park's last 12 months of sightings: how many species, sightings per month, the most
+    seen species, how many sensitive species (no place, no date), the walk's stations with the
+    sightings made in each (sensitive ones counted in no station: a count would place them)."""
+    park = get_park(session, slug)
+    first = now.year * 12 + now.month - 1 - (BIODIVERSITY_MONTHS - 1)  # months since year 0
+    since = now.replace(year=first // 12, month=first % 12 + 1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    months = [f"{(first + n) // 12:04d}-{(first + n) % 12 + 1:02d}" for n in range(BIODIVERSITY_MONTHS)]
+    units = select(Unit.id).where(Unit.zone_id == park.id)
+    rows = session.execute(
+        select(Report.received_at, Report.observed_at, Report.lon, Report.lat, Report.sensitive, Report.attributes)
+        .add_columns(Category.attributes)
+        .join(Category, Category.id == Report.category_id)
+        .join(Program, Program.id == Report.program_id)
+        .where(
+            Program.code == "observacteurs",
+            Report.unit_id.in_(units),
+            Report.received_at >= since,
+            Report.status.not_in(("rejected", "duplicate")),
+        )
+        .execution_options(yield_per=1000)
+    )
+    balade = session.scalar(select(Balade).where(Balade.park_id == park.id))
+    stations = [(s, shapely.geometry.shape(s.zone.geometry)) for s in (balade.stations if balade else [])]
+    per_month = dict.fromkeys(months, 0)
+    per_station = {station.zone_id: 0 for station, _ in stations}
+    seen: dict[str, int] = {}
+    sensitive: set[str] = set()
+    taxa = {t.scientific_name: t for t in session.scalars(select(Taxon))}
+    for received_at, observed_at, lon, lat, is_sensitive, values, definitions in rows:
+        month = (observed_at or received_at).strftime("%Y-%m")
+        if month in per_month:
+            per_month[month] += 1
+        name = next(
+            (
+                values.get(d["code"])
+                for d in definitions or []
+                if d.get("values_from") == "taxa" and values.get(d["code"])
+            ),
+            None,
+        )
+        if isinstance(name, list):
+            name = name[0] if name else None
+        if name:
+            if is_sensitive or (taxa.get(name) and taxa[name].sensitive):
+                sensitive.add(name)
+            else:
+                seen[name] = seen.get(name, 0) + 1
+        if not is_sensitive:
+            point = shapely.geometry.Point(lon, lat)
+            for station, shape in stations:
+                if shape.contains(point):
+                    per_station[station.zone_id] += 1
+                    break
+    top = sorted(seen.items(), key=lambda item: (-item[1], item[0]))[:10]
+    return {
+        "park": {"slug": park.code, "name": park.name},
+        "since": since.date().isoformat(),
+        "species_richness": len(seen) + len(sensitive),
+        "sightings_per_month": [{"month": month, "sightings": count} for month, count in per_month.items()],
+        "most_seen": [
+            {
+                "scientific_name": name,
+                "french_name": taxa[name].french_name if name in taxa else name,
+                "sightings": count,
+            }
+            for name, count in top
+        ],
+        "sensitive_species": len(sensitive),
+        "stations": [
+            {
+                "number": station.position,
+                "slug": station.zone.code,
+                "name": station.zone.name,
+                "sightings": per_station[station.zone_id],
+            }
+            for station, _ in stations
+        ],
+    }

@@ -43,6 +43,16 @@ class Park(MethodView):
         return schemas.park_view(services.park_card(db_session(), slug))
 
 
+@blp.route("/parks/<string:slug>/biodiversity")
+class ParkBiodiversity(MethodView):
+    @blp.operation("getParkBiodiversity", services.ParkNotFound)
+    @blp.response(200, schemas.BiodiversitySchema)
+    @read_only
+    def get(self, slug: str):
+        """A park's last 12 months: species richness, sightings per month, the most seen species, its stations"""
+        return services.park_biodiversity(db_session(), slug, now=utcnow())
+
+
 @blp.route("/parks/<string:slug>/balade")
 class ParkBalade(MethodView):
     @blp.operation("getParkBalade", services.ParkNotFound, services.BaladeNotFound)
