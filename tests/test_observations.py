@@ -192,3 +192,39 @@ def test_a_park_s_biodiversity_counts_without_placing_a_sensitive_species(client
     assert stations["sausset-bocage"] == 1
     assert "Ixobrychus" not in answer.get_data(as_text=True)
     assert client.get(f"{API}/parks/nope/biodiversity").get_json()["code"] == "park_not_found"
+
+
+def test_a_dnpb_admin_reorders_a_walk_and_the_cards_follow(client, session):
+    from tests.factories import bearer_for, make_agent
+
+    url = f"{API}/admin/parks/sausset/balade"
+    body = {"title": "Le Sausset à rebours", "stations": list(reversed(SAUSSET_STATIONS[1:]))}
+    admin = bearer_for(session, make_agent(session, "admin.dnpb@seinesaintdenis.fr", directorate="DNPB", role="admin"))
+    saved = client.put(url, json=body, headers=admin)
+    assert saved.status_code == 200, saved.get_json()
+    assert [station["slug"] for station in saved.get_json()["stations"]] == body["stations"]
+    assert client.get(f"{API}/parks/sausset/balade").get_json()["title"] == "Le Sausset à rebours"
+    first = client.get(f"{API}/zones/park_zone/sausset-plaine").get_json()["properties"]["station"]
+    assert (first["number"], first["of"], first["previous"]) == (1, 5, None)
+    dropped = client.get(f"{API}/zones/park_zone/sausset-marais").get_json()["properties"]
+    assert dropped["station"] is None  # no longer on the walk
+
+    other = bearer_for(session, make_agent(session, "admin.dvd@seinesaintdenis.fr", directorate="DVD", role="admin"))
+    agent = bearer_for(session, make_agent(session, "agent.dnpb@seinesaintdenis.fr", directorate="DNPB"))
+    for headers, status, code in (
+        (other, 403, "forbidden_for_directorate"),
+        (agent, 403, "forbidden_for_role"),
+        ({}, 401, None),
+    ):
+        refused = client.put(url, json=body, headers=headers)
+        assert refused.status_code == status
+        if code:
+            assert refused.get_json()["code"] == code
+    wrong = client.put(
+        url, json={"title": "x", "stations": ["poudrerie-mares", "sausset-marais", "sausset-marais"]}, headers=admin
+    )
+    assert wrong.status_code == 422
+    assert wrong.get_json()["errors"]["json"]["stations"] == [
+        "'poudrerie-mares' is not a nature zone of this park",
+        "a zone is listed twice",
+    ]

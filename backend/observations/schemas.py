@@ -239,3 +239,14 @@ class BiodiversitySchema(ResponseSchema):
         required=True, metadata={"description": "How many sensitive species were seen (no place, no date)"}
     )
     stations = ma.fields.List(ma.fields.Nested(StationCountSchema), required=True)
+
+
+class BaladeUpdateSchema(ma.Schema):
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+    stations = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
+        required=True,
+        validate=ma.validate.Length(min=1, max=50),
+        metadata={"description": "The park's nature zones (slugs), in walking order"},
+    )

@@ -14,8 +14,9 @@ from pyproj import Geod
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from backend.directory.models import Category, Program, Taxon, Unit, search_text
-from backend.errors import NotFound
+from backend.directory.agents import require_admin
+from backend.directory.models import Agent, Category, Program, Taxon, Unit, search_text
+from backend.errors import DomainError, InvalidFields, NotFound
 from backend.observations.models import Balade, BaladeStation, ZoneSpecies
 from backend.reports.models import Report
 from backend.revision import current_revision
@@ -366,3 +367,37 @@ def park_biodiversity(session: Session, slug: str, *, now: datetime) -> dict[str
             for station, _ in stations
         ],
     }
+
+
+class NatureAdminsOnly(DomainError):
+    code = "forbidden_for_directorate"
+    status = 403
+    message = "Only an admin of the nature and biodiversity directorate (DNPB) may edit the walks."
+
+
+class InvalidBalade(InvalidFields):
+    message = "The walk cannot be saved as it is."
+
+
+def update_balade(
+    session: Session, agent: Agent, slug: str, *, title: str, description: str, stations: list[str]
+) -> Balade:
+    """Replace a park's walk (its title, description and stations, in order) — DNPB admins only.
+    Each station must be a nature zone of that park, once."""
+    require_admin(agent)
+    if agent.directorate.code != "DNPB":
+        raise NatureAdminsOnly()
+    park = get_park(session, slug)
+    zones_of_park = {
+        zone.code: zone
+        for zone in session.scalars(select(Zone).where(Zone.kind == "park_zone", Zone.parent_id == park.id))
+    }
+    problems = [f"{code!r} is not a nature zone of this park" for code in stations if code not in zones_of_park]
+    if len(set(stations)) != len(stations):
+        problems.append("a zone is listed twice")
+    if problems:
+        raise InvalidBalade(errors={"json": {"stations": problems}})
+    save_balade(
+        session, park, title=title, description=description, stations=[zones_of_park[code] for code in stations]
+    )
+    return get_balade(session, park)

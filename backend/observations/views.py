@@ -13,7 +13,9 @@ from flask.views import MethodView
 
 from backend import deps
 from backend.db import utcnow
-from backend.http import Blueprint, db_session, read_only
+from backend.directory.agents import AdminsOnly
+from backend.directory.auth import current_agent
+from backend.http import Blueprint, db_session, json_body, read_only
 from backend.observations import dwca, qr, schemas, services
 from backend.openapi import file_response
 
@@ -77,6 +79,31 @@ class Species(MethodView):
             db_session(), args.get("q"), group=args.get("group"), park=args.get("park"), limit=args["limit"]
         )
         return {"items": found}
+
+
+@blp.route("/admin/parks/<string:slug>/balade")
+class AdminParkBalade(MethodView):
+    @blp.operation(
+        "updateParkBalade", AdminsOnly, services.NatureAdminsOnly, services.ParkNotFound, services.InvalidBalade
+    )
+    @json_body()
+    @blp.arguments(
+        schemas.BaladeUpdateSchema(),
+        example={"title": "La balade du Sausset", "stations": ["sausset-marais", "sausset-bocage"]},
+    )
+    @blp.response(200, schemas.BaladeSchema)
+    @blp.doc(security=[{"AgentToken": []}])
+    def put(self, data, slug: str):
+        """Replace a park's walk: its title, description and stations in order (DNPB admins)"""
+        balade = services.update_balade(
+            db_session(),
+            current_agent(),
+            slug,
+            title=data["title"],
+            description=data["description"],
+            stations=data["stations"],
+        )
+        return schemas.balade_view(balade, _public_base_url())
 
 
 @blp.route("/zones/park_zone/<string:slug>")
