@@ -491,7 +491,8 @@ def sightings(session: Session) -> Iterator[dict[str, Any]]:
     statement = (
         select(Report.id, Report.received_at, Report.observed_at, Report.status, Category.code, Category.attributes)
         .add_columns(Report.attributes, Report.public_lon, Report.public_lat, Report.sensitive, Report.routing)
-        .add_columns(Report.public_uncertainty_m)
+        .add_columns(Report.public_uncertainty_m, Zone.code)
+        .outerjoin(Zone, Zone.id == Report.zone_id)
         .join(Category, Report.category_id == Category.id)
         .join(Program, Report.program_id == Program.id)
         .where(Program.code == "observacteurs")
@@ -501,7 +502,7 @@ def sightings(session: Session) -> Iterator[dict[str, Any]]:
     taxa: dict[str, Taxon] = {}
     for row in session.execute(statement):
         report_id, received_at, observed_at, status, category, definitions, values = row[:7]
-        lon, lat, sensitive, routing, uncertainty = row[7:]
+        lon, lat, sensitive, routing, uncertainty, zone_code = row[7:]
         species = next(
             (values.get(d["code"]) for d in definitions if d.get("values_from") == "taxa" and values.get(d["code"])),
             None,
@@ -528,6 +529,6 @@ def sightings(session: Session) -> Iterator[dict[str, Any]]:
             "location_uncertainty_m": uncertainty,
             "park": park.get("code"),
             "park_name": park.get("name"),
-            "zone": None,  # the nature zone of a walk: Observ'acteurs' QR codes will fill it
+            "zone": None if sensitive else zone_code,  # a sensitive species is placed in no zone
             "status": status,
         }

@@ -62,6 +62,7 @@ def test_ecologists_read_the_archive_with_a_standard_reader(mailing_app, tmp_pat
     assert (float(common[DWC + "decimalLongitude"]), float(common[DWC + "decimalLatitude"])) == SAUSSET_MARAIS
     assert (common[DWC + "countryCode"], common[DWC + "county"]) == ("FR", "Seine-Saint-Denis")
     assert common[DWC + "locality"] == "Parc départemental du Sausset"
+    assert common[DWC + "locationID"] == "park_zone:sausset-marais"
     assert common[DWC + "municipality"] in ("Aulnay-sous-Bois", "Villepinte")
     assert common[DWC + "taxonID"] == ""  # no TAXREF id known: none invented
     assert common[DWC + "dataGeneralizations"] == ""
@@ -74,12 +75,18 @@ def test_ecologists_read_the_archive_with_a_standard_reader(mailing_app, tmp_pat
     assert float(sensitive[DWC + "coordinateUncertaintyInMeters"]) > 700
     assert "généralisées au point de référence du parc" in sensitive[DWC + "dataGeneralizations"]
     assert sensitive[DWC + "informationWithheld"]
+    assert sensitive[DWC + "locationID"] == "park:sausset"  # not its nature zone
 
     (photo,) = by_species["Ardea cinerea"][1]
     assert photo["http://purl.org/dc/terms/identifier"] == (
         f"http://signal93.test/api/v1/media/{with_photo['media'][0]['id']}/display"
     )
     assert by_species["Ixobrychus minutus"][1] == []
+    card = client.get("/api/v1/zones/park_zone/sausset-marais").get_json()["properties"]
+    media_id = with_photo["media"][0]["id"]
+    assert card["photos"] == [
+        {"thumb": f"/api/v1/media/{media_id}/thumb", "display": f"/api/v1/media/{media_id}/display"}
+    ]
     archive = (tmp_path / "dwca.zip").read_bytes()
     occurrences = zipfile.ZipFile(io.BytesIO(archive)).read("occurrence.txt").decode()
     assert "Awa" not in occurrences

@@ -192,6 +192,9 @@ def test_a_park_s_biodiversity_counts_without_placing_a_sensitive_species(client
     assert stations["sausset-bocage"] == 1
     assert "Ixobrychus" not in answer.get_data(as_text=True)
     assert client.get(f"{API}/parks/nope/biodiversity").get_json()["code"] == "park_not_found"
+    card = client.get(f"{API}/zones/park_zone/sausset-marais").get_json()["properties"]
+    assert card["observed"] == [{"scientific_name": "Ardea cinerea", "french_name": "Héron cendré", "sightings": 2}]
+    assert "Ixobrychus" not in json.dumps(card)  # seen there, yet not said to be there
 
 
 def test_a_dnpb_admin_reorders_a_walk_and_the_cards_follow(client, session):

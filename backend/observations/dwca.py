@@ -23,6 +23,7 @@ from backend.media import services as media_services
 from backend.media.models import Media
 from backend.observations.services import sighting_species
 from backend.reports.models import Report, format_reference
+from backend.zones.models import Zone
 
 DWC = "http://rs.tdwg.org/dwc/terms/"
 DC = "http://purl.org/dc/terms/"
@@ -102,6 +103,7 @@ def occurrence_id(public_base_url: str, reference: str) -> str:
 
 
 def _occurrences(session: Session, taxa: dict[str, Taxon], public_base_url: str):
+    zone_codes = dict(session.execute(select(Zone.id, Zone.code).where(Zone.kind == "park_zone")).all())
     for report, category in session.execute(_statement()):
         name = sighting_species(report.attributes, category.attributes)
         if name is None:
@@ -125,7 +127,7 @@ def _occurrences(session: Session, taxa: dict[str, Taxon], public_base_url: str)
             "countryCode": "FR",
             "county": "Seine-Saint-Denis",
             "municipality": commune["name"] if commune else None,
-            "locationID": f"park:{park['code']}" if park else (f"commune:{commune['code']}" if commune else None),
+            "locationID": _location_id(report, zone_codes, park, commune),
             "locality": park["name"] if park else None,
             "individualCount": int(count) if isinstance(count, int | float) and 0 < count < 2**31 else None,
             "occurrenceStatus": "present",
@@ -146,6 +148,15 @@ def _occurrences(session: Session, taxa: dict[str, Taxon], public_base_url: str)
         else:
             row["coordinateUncertaintyInMeters"] = f"{report.accuracy_m:.0f}" if report.accuracy_m else None
         yield row
+
+
+def _location_id(report: Report, zone_codes: dict[int, str], park: Any, commune: Any) -> str | None:
+    """The nature zone (never for a sensitive species), else the park, else the commune."""
+    if report.zone_id and not report.sensitive and report.zone_id in zone_codes:
+        return f"park_zone:{zone_codes[report.zone_id]}"
+    if park:
+        return f"park:{park['code']}"
+    return f"commune:{commune['code']}" if commune else None
 
 
 def _multimedia(session: Session, public_base_url: str):

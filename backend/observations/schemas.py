@@ -35,6 +35,17 @@ class SpeciesBriefSchema(ResponseSchema):
     group = ma.fields.String(required=True, metadata={"example": "oiseau"})
 
 
+class ObservedSpeciesSchema(ResponseSchema):
+    scientific_name = ma.fields.String(required=True)
+    french_name = ma.fields.String(required=True)
+    sightings = ma.fields.Integer(required=True)
+
+
+class ZonePhotoSchema(ResponseSchema):
+    thumb = ma.fields.String(required=True, metadata={"example": "/api/v1/media/12/thumb"})
+    display = ma.fields.String(required=True, metadata={"example": "/api/v1/media/12/display"})
+
+
 class ParkZonePropertiesSchema(ZonePropertiesSchema):
     habitat = ma.fields.String(required=True)
     description = ma.fields.String(required=True)
@@ -49,6 +60,14 @@ class ParkZonePropertiesSchema(ZonePropertiesSchema):
         metadata={"description": "Species commonly seen here (sensitive species are never listed for a zone)"},
     )
     page_url = ma.fields.String(required=True, metadata={"description": "The zone's page, the address its QR holds"})
+    observed = ma.fields.List(
+        ma.fields.Nested(ObservedSpeciesSchema),
+        required=True,
+        metadata={"description": "Species seen here in the last 12 months, most seen first (never a sensitive one)"},
+    )
+    photos = ma.fields.List(
+        ma.fields.Nested(ZonePhotoSchema), required=True, metadata={"description": "Photos published of them"}
+    )
 
 
 class ParkZoneCardSchema(ZoneFeatureSchema):
@@ -87,6 +106,8 @@ def park_zone_card(card: dict[str, Any], public_base_url: str) -> dict[str, Any]
             for t in card["species"]
         ],
         page_url=qr.zone_url(public_base_url, zone.code),
+        observed=card["observed"],
+        photos=[{"thumb": f"/api/v1/media/{m}/thumb", "display": f"/api/v1/media/{m}/display"} for m in card["photos"]],
     )
     return feature
 

@@ -6,10 +6,9 @@ import bisect
 import re
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-import shapely.geometry
 from pyproj import Geod
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -17,6 +16,8 @@ from sqlalchemy.orm import Session, selectinload
 from backend.directory.agents import require_admin
 from backend.directory.models import Agent, Category, Program, Taxon, Unit, search_text
 from backend.errors import DomainError, InvalidFields, NotFound
+from backend.media import services as media_services
+from backend.media.models import Media
 from backend.observations.models import Balade, BaladeStation, ZoneSpecies
 from backend.reports.models import Report
 from backend.revision import current_revision
@@ -156,11 +157,49 @@ def common_species(session: Session, zone: Zone) -> list[Taxon]:
     )
 
 
-def zone_card(session: Session, slug: str) -> dict[str, Any]:
+def zone_card(session: Session, slug: str, *, now: datetime) -> dict[str, Any]:
     """What a walker's app shows of a nature zone: the zone, its park, its station on the walk and
-    its neighbours, the species commonly seen there."""
+    its neighbours, the species commonly seen there, those seen there in the last 12 months (with
+    how many sightings) and the photos published of them — never a sensitive species."""
     zone = get_park_zone(session, slug)
-    return {"zone": zone, "station": station_of(session, zone), "species": common_species(session, zone)}
+    observed: dict[str, int] = {}
+    photos: list[int] = []
+    rows = session.execute(
+        select(Report.id, Report.attributes, Category.attributes)
+        .join(Category, Category.id == Report.category_id)
+        .where(
+            Report.zone_id == zone.id,
+            Report.sensitive.is_(False),
+            Report.received_at >= now - timedelta(days=365),
+            Report.status.not_in(("rejected", "duplicate")),
+        )
+        .order_by(Report.id.desc())
+        .execution_options(yield_per=1000)
+    )
+    report_ids = []
+    for report_id, values, definitions in rows:
+        name = sighting_species(values, definitions)
+        if name:
+            observed[name] = observed.get(name, 0) + 1
+        report_ids.append(report_id)
+    taxa = {t.scientific_name: t for t in session.scalars(select(Taxon).where(Taxon.scientific_name.in_(observed)))}
+    species = [
+        {"scientific_name": name, "french_name": taxa[name].french_name, "sightings": count}
+        for name, count in sorted(observed.items(), key=lambda item: (-item[1], item[0]))
+        if name in taxa and not taxa[name].sensitive
+    ]
+    if report_ids:
+        media = session.scalars(
+            select(Media).where(Media.report_id.in_(report_ids[:500])).order_by(Media.id.desc()).limit(50)
+        )
+        photos = [m.id for m in media if m.kind == "photo" and media_services.is_public(m, sensitive=False)][:6]
+    return {
+        "zone": zone,
+        "station": station_of(session, zone),
+        "species": common_species(session, zone),
+        "observed": species,
+        "photos": photos,
+    }
 
 
 def park_card(session: Session, slug: str) -> dict[str, Any]:
@@ -298,7 +337,7 @@ def park_biodiversity(session: Session, slug: str, *, now: datetime) -> dict[str
     months = [f"{(first + n) // 12:04d}-{(first + n) % 12 + 1:02d}" for n in range(BIODIVERSITY_MONTHS)]
     units = select(Unit.id).where(Unit.zone_id == park.id)
     rows = session.execute(
-        select(Report.received_at, Report.observed_at, Report.lon, Report.lat, Report.sensitive, Report.attributes)
+        select(Report.received_at, Report.observed_at, Report.zone_id, Report.sensitive, Report.attributes)
         .add_columns(Category.attributes)
         .join(Category, Category.id == Report.category_id)
         .join(Program, Program.id == Report.program_id)
@@ -311,13 +350,13 @@ def park_biodiversity(session: Session, slug: str, *, now: datetime) -> dict[str
         .execution_options(yield_per=1000)
     )
     balade = session.scalar(select(Balade).where(Balade.park_id == park.id))
-    stations = [(s, shapely.geometry.shape(s.zone.geometry)) for s in (balade.stations if balade else [])]
+    stations = list(balade.stations if balade else [])
     per_month = dict.fromkeys(months, 0)
-    per_station = {station.zone_id: 0 for station, _ in stations}
+    per_station = {station.zone_id: 0 for station in stations}
     seen: dict[str, int] = {}
     sensitive: set[str] = set()
     taxa = {t.scientific_name: t for t in session.scalars(select(Taxon))}
-    for received_at, observed_at, lon, lat, is_sensitive, values, definitions in rows:
+    for received_at, observed_at, zone_id, is_sensitive, values, definitions in rows:
         month = (observed_at or received_at).strftime("%Y-%m")
         if month in per_month:
             per_month[month] += 1
@@ -336,12 +375,8 @@ def park_biodiversity(session: Session, slug: str, *, now: datetime) -> dict[str
                 sensitive.add(name)
             else:
                 seen[name] = seen.get(name, 0) + 1
-        if not is_sensitive:
-            point = shapely.geometry.Point(lon, lat)
-            for station, shape in stations:
-                if shape.contains(point):
-                    per_station[station.zone_id] += 1
-                    break
+        if not is_sensitive and zone_id in per_station:
+            per_station[zone_id] += 1
     top = sorted(seen.items(), key=lambda item: (-item[1], item[0]))[:10]
     return {
         "park": {"slug": park.code, "name": park.name},
@@ -364,7 +399,7 @@ def park_biodiversity(session: Session, slug: str, *, now: datetime) -> dict[str
                 "name": station.zone.name,
                 "sightings": per_station[station.zone_id],
             }
-            for station, _ in stations
+            for station in stations
         ],
     }
 

@@ -117,7 +117,7 @@ class ParkZone(MethodView):
         A GeoJSON Feature, as `getZone` answers for every zone, with the card in its properties.
         A slug the zone answered to before (renamed, merged) still resolves to it.
         """
-        return schemas.park_zone_card(services.zone_card(db_session(), slug), _public_base_url())
+        return schemas.park_zone_card(services.zone_card(db_session(), slug, now=utcnow()), _public_base_url())
 
 
 def _image(data: bytes, content_type: str) -> Response:

@@ -250,6 +250,7 @@ def prepare_report(session: Session, data: dict[str, Any], *, router: Router, no
         referred_to_id=decision.referred_to.id if decision.referred_to else None,
         routing=decision.record(table.revision),
         commune_code=next((z["code"] for z in decision.zones if z["kind"] == "commune"), None),
+        zone_id=_nature_zone(table, category.program.code, location),
         due_at=now + timedelta(days=category.target_days),
         support_count=0,
         version=1,
@@ -290,6 +291,14 @@ def prepare_report(session: Session, data: dict[str, Any], *, router: Router, no
     ]
     set_committed_value(report, "events", events)
     return report
+
+
+def _nature_zone(table: RoutingTable, program: str, location: dict[str, Any]) -> int | None:
+    """The nature zone (park_zone) a sighting's point falls in, for Observ'acteurs only."""
+    if program != "observacteurs":
+        return None
+    zone = table.locate(location["lon"], location["lat"]).first("park_zone")
+    return zone.id if zone else None
 
 
 def _is_sensitive(session: Session, definitions: list[dict[str, Any]], values: dict[str, Any]) -> bool:

@@ -76,6 +76,9 @@ class Report(Base):
     routing: Mapped[dict[str, Any]]
     # From the routing decision and the category, at intake: indexed for the agents' queue.
     commune_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    # A sighting's nature zone (Observ'acteurs), where its point falls: internal, never shown for a
+    # sensitive species.
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"), index=True)
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     support_count: Mapped[int] = mapped_column(default=0)
     # Triage: who works on it, and how urgent it is (0 low, 1 normal, 2 high, 3 urgent).

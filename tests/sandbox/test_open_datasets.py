@@ -85,9 +85,11 @@ def test_sightings_are_public_as_the_public_api_shows_them(wsgi_app, session, tm
     heron = sightings["Ardea cinerea"]
     assert (heron["species_name"], heron["count"], heron["park"]) == ("Héron cendré", 2, "sausset")
     assert heron["geo_point_2d"] == {"lon": SAUSSET_MARAIS[0], "lat": SAUSSET_MARAIS[1]}  # exact: not sensitive
+    assert heron["zone"] == "sausset-marais"
     bittern = sightings["Ixobrychus minutus"]
     public = client.get(f"/api/v1/reports/{rare_reference}").get_json()["location"]
     assert bittern["location_precision"] == "coarsened"
+    assert bittern["zone"] is None  # a sensitive species is placed in no zone
     assert bittern["geo_point_2d"] == {"lon": public["lon"], "lat": public["lat"]}
     assert near(bittern["geo_point_2d"], *SAUSSET_PARK_CENTRE, metres=15)  # the park's point, not the marsh
     # The precise point of the sensitive sighting is in no file of any dataset.
