@@ -223,6 +223,9 @@ def test_a_dnpb_admin_reorders_a_walk_and_the_cards_follow(client, session):
         assert refused.status_code == status
         if code:
             assert refused.get_json()["code"] == code
+    single = client.put(url, json={"title": "Le marais seul", "stations": ["sausset-marais"]}, headers=admin)
+    assert single.get_json()["route"] == {"type": "Point", "coordinates": [2.5128, 48.9633]}
+    assert single.get_json()["length_m"] == 0
     wrong = client.put(
         url, json={"title": "x", "stations": ["poudrerie-mares", "sausset-marais", "sausset-marais"]}, headers=admin
     )

@@ -55,7 +55,9 @@ def save_balade(session: Session, park: Zone, *, title: str, description: str, s
     through their reference points, its length measured on the ellipsoid. Flushes; says
     ``created``, ``updated`` or ``unchanged``."""
     points = [centre(zone) for zone in stations]
-    route = {"type": "LineString", "coordinates": [[lon, lat] for lon, lat in points]}
+    route: dict[str, Any] = {"type": "LineString", "coordinates": [[lon, lat] for lon, lat in points]}
+    if len(points) == 1:  # a walk of one station (GeoJSON's LineString needs two positions)
+        route = {"type": "Point", "coordinates": list(points[0])}
     lons, lats = zip(*points, strict=True)
     length = round(_GEOD.line_length(lons, lats)) if len(points) > 1 else 0.0
     balade = session.scalar(select(Balade).where(Balade.park_id == park.id))
