@@ -89,3 +89,20 @@ def test_alerts_lost_with_their_job_are_sent_by_the_sweep_once(mailing_app, sess
     assert alerts.sweep(session, queue=inline, now=later) == 0  # told once
     kinds = [event.kind for event in session.scalars(select(ReportEvent).order_by(ReportEvent.id))]
     assert kinds.count("urgent_alerted") == 2
+
+
+def test_an_unreachable_recipient_is_left_owed_and_the_other_is_told_once(mailing_app, session):  # noqa: F811
+    app, box = mailing_app
+    observatory = session.scalar(select(Unit).where(Unit.code == "DNPB-ODBU"))
+    observatory.notify_method, observatory.notify_target = "webhook", "http://127.0.0.1:9/down"  # nothing listens
+    bump_revision(session)
+    session.commit()
+    reference = submit(app.test_client(), report_payload("observation-espece", at=SAUSSET_MARAIS, attributes=BITTERN))
+    assert reference.status_code == 201
+    assert [message["To"] for message in box.messages] == ["dnpb-sausset@signal93.invalid"]  # the team, at once
+    later = utcnow() + timedelta(minutes=6)
+    assert alerts.owed(session, now=later) == [parse_reference(reference.get_json()["reference"])[1]]
+    box.messages.clear()
+    alerts.sweep(session, queue=deps.current(app).queue, now=later)
+    session.commit()
+    assert box.messages == []  # the team is not told twice; the observatory is still owed

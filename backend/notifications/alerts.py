@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from backend.notifications.units import STALE_AFTER, TOO_LATE, Post, webhook_sec
 from backend.queue import JobQueue, after_commit
 from backend.reports.models import Report, ReportEvent
 
+log = logging.getLogger(__name__)
 JOB = "backend.notifications.jobs.alert_urgent"
 OBSERVATORY = "DNPB-ODBU"
 
@@ -59,9 +61,9 @@ def alert_urgent(
     public_base_url: str,
     now: datetime,
 ) -> list[str]:
-    """Alert each recipient not alerted yet of a sensitive sighting; the units alerted. Raises
-    what the mailer or ``post`` raise (the job is then retried; those told already are not told
-    twice: each is on the trail as soon as it is told)."""
+    """Alert each recipient not alerted yet of a sensitive sighting; the units alerted. A recipient
+    that cannot be reached is logged and left owed (the sweep tries it again within minutes), so
+    that those told are on the trail when the job commits, and never told twice."""
     report = session.get(Report, report_id)
     if report is None or not report.sensitive:
         return []
@@ -74,47 +76,13 @@ def alert_urgent(
     for unit in recipients(session, report):
         if unit.code in done:
             continue
-        if unit.notify_method == "webhook":
-            body = json.dumps(
-                {
-                    "event": "report.urgent",
-                    "urgent": True,
-                    "reason": "sensitive_species",
-                    "reference": report.reference,
-                    "program": report.program.code,
-                    "category": report.category.code,
-                    "species": species,
-                    "received_at": report.received_at.isoformat(),
-                    "location": {"lat": report.lat, "lon": report.lon, "accuracy_m": report.accuracy_m},
-                    "unit": unit.code,
-                    "link": link,
-                },
-                ensure_ascii=False,
-            ).encode()
-            signature = hmac.new(webhook_secret(secret_key, unit.code).encode(), body, hashlib.sha256).hexdigest()
-            post(
-                unit.notify_target,
-                body,
-                {"Content-Type": "application/json", "X-Signal93-Signature": f"sha256={signature}"},
+        try:
+            _tell(unit, report, species, where, link, mailer=mailer, post=post, secret_key=secret_key)
+        except Exception:
+            log.warning(
+                "urgent alert not delivered", extra={"unit": unit.code, "report": report.reference}, exc_info=True
             )
-        else:
-            subject = f"[URGENT] Espèce sensible observée : {species or 'espèce à identifier'}"
-            subject += f" — {where}" if where else ""
-            lines = [
-                "Bonjour,",
-                "",
-                f"Une observation d'espèce sensible vient d'être signalée ({report.reference}) :",
-                f"- espèce : {species or 'à identifier'}",
-                f"- lieu : {where or 'hors parc'} (position précise : {report.lat:.5f}, {report.lon:.5f})",
-                f"- reçue le : {report.received_at:%d/%m/%Y à %H:%M} (UTC)",
-                "",
-                f"Voir le signalement : {link}",
-                "",
-                "Cette position précise est réservée aux agents : ne la diffusez pas.",
-                "",
-                "— Signal93",
-            ]
-            mailer.send(unit.notify_target, subject, "\n".join(lines))
+            continue
         session.add(
             ReportEvent(
                 report_id=report.id,
@@ -125,9 +93,56 @@ def alert_urgent(
                 data={"unit": unit.code, "method": unit.notify_method},
             )
         )
-        session.flush()  # on the trail at once: a retry after the next failure skips this one
+        session.flush()
         told.append(unit.code)
     return told
+
+
+def _tell(
+    unit: Unit, report: Report, species: str, where: str, link: str, *, mailer: Mailer, post: Post, secret_key: str
+) -> None:
+    """One alert, by the unit's means; raises if it did not leave."""
+    if unit.notify_method == "webhook":
+        body = json.dumps(
+            {
+                "event": "report.urgent",
+                "urgent": True,
+                "reason": "sensitive_species",
+                "reference": report.reference,
+                "program": report.program.code,
+                "category": report.category.code,
+                "species": species,
+                "received_at": report.received_at.isoformat(),
+                "location": {"lat": report.lat, "lon": report.lon, "accuracy_m": report.accuracy_m},
+                "unit": unit.code,
+                "link": link,
+            },
+            ensure_ascii=False,
+        ).encode()
+        signature = hmac.new(webhook_secret(secret_key, unit.code).encode(), body, hashlib.sha256).hexdigest()
+        post(
+            unit.notify_target,
+            body,
+            {"Content-Type": "application/json", "X-Signal93-Signature": f"sha256={signature}"},
+        )
+    else:
+        subject = f"[URGENT] Espèce sensible observée : {species or 'espèce à identifier'}"
+        subject += f" — {where}" if where else ""
+        lines = [
+            "Bonjour,",
+            "",
+            f"Une observation d'espèce sensible vient d'être signalée ({report.reference}) :",
+            f"- espèce : {species or 'à identifier'}",
+            f"- lieu : {where or 'hors parc'} (position précise : {report.lat:.5f}, {report.lon:.5f})",
+            f"- reçue le : {report.received_at:%d/%m/%Y à %H:%M} (UTC)",
+            "",
+            f"Voir le signalement : {link}",
+            "",
+            "Cette position précise est réservée aux agents : ne la diffusez pas.",
+            "",
+            "— Signal93",
+        ]
+        mailer.send(unit.notify_target, subject, "\n".join(lines))
 
 
 def _species(report: Report) -> str:
