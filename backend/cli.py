@@ -257,7 +257,7 @@ def observations_dwca(out: Path) -> None:
     from backend.db import utcnow
     from backend.observations import dwca
 
-    with _database().session(read_only=True) as session:
+    with _database().transaction() as session:  # streaming the rows needs a transaction on PostgreSQL
         count = dwca.write_archive(session, out, public_base_url=deps.current().settings.public_base_url, now=utcnow())
     click.echo(f"{out}: {count} occurrences.")
 

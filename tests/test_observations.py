@@ -10,6 +10,7 @@ import zxingcpp
 from PIL import Image
 
 from backend.seeding import load_seeds
+from tests.factories import report_payload
 from tests.test_seeding import seeds_copy  # noqa: F401 (a fixture)
 
 API = "/api/v1"
@@ -234,3 +235,28 @@ def test_a_dnpb_admin_reorders_a_walk_and_the_cards_follow(client, session):
         "'poudrerie-mares' is not a nature zone of this park",
         "a zone is listed twice",
     ]
+
+
+def test_the_observations_endpoints_answer_from_a_real_server(tmp_path, fresh_database_url):
+    """Through gunicorn, on the real database of the pass (PostgreSQL in the second): read-only
+    sessions there run without a transaction, and what streams rows must open one."""
+    import zipfile
+
+    from tests.factories import SAUSSET_MARAIS
+    from tests.servers import app_env, flask, gunicorn, request
+
+    env = app_env(tmp_path / "instance", fresh_database_url, SECRET_KEY="k" * 40)
+    assert flask(env, "seed").returncode == 0
+    with gunicorn(env, workers=1) as base:
+        sighting = report_payload("observation-espece", at=SAUSSET_MARAIS)
+        status, _ = request("POST", f"{base}/api/v1/reports", sighting)
+        assert status == 201
+        status, card = request("GET", f"{base}/api/v1/zones/park_zone/sausset-marais")
+        assert (status, card["properties"]["observed"][0]["sightings"]) == (200, 1)
+        status, biodiversity = request("GET", f"{base}/api/v1/parks/sausset/biodiversity")
+        assert (status, biodiversity["species_richness"]) == (200, 1)
+        import urllib.request
+
+        with urllib.request.urlopen(f"{base}/api/v1/observations/dwca.zip", timeout=30) as response:
+            archive = zipfile.ZipFile(io.BytesIO(response.read()))
+        assert archive.read("occurrence.txt").decode().count("\n") == 2  # the header and the heron

@@ -200,8 +200,7 @@ class DarwinCoreArchive(MethodView):
             )
         }
     )
-    @read_only
-    def get(self):
+    def get(self):  # not read_only: streaming the rows (yield_per) needs a transaction on PostgreSQL
         """Every public sighting as a Darwin Core Archive (sensitive species at their park's reference point)"""
         folder = Path(tempfile.mkdtemp(prefix="signal93-dwca-"))
         try:
