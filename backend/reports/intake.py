@@ -31,6 +31,7 @@ from backend.reports.errors import (
 )
 from backend.reports.models import PRIORITIES, Report, Reporter, ReportEvent, public_point
 from backend.reports.nearby import similar_reports
+from backend.routing.geometry import Place
 from backend.routing.services import Router, RoutingTable
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -224,8 +225,14 @@ def prepare_report(session: Session, data: dict[str, Any], *, router: Router, no
     sensitive = _is_sensitive(session, category.attributes, attributes)
     public_lon, public_lat = public_point(location["lon"], location["lat"], sensitive)
     uncertainty = None
+    # Where the point falls among the zones, asked once for what Observ'acteurs needs of it.
+    place = (
+        table.locate(location["lon"], location["lat"])
+        if sensitive or category.program.code == "observacteurs"
+        else None
+    )
     if sensitive:  # never the point itself, nor a grid cell of it: the park's (or commune's) reference point
-        generalised = table.generalised(location["lon"], location["lat"])
+        generalised = table.generalised(place)
         if generalised:
             public_lon, public_lat, uncertainty = generalised
     report = Report(
@@ -250,7 +257,7 @@ def prepare_report(session: Session, data: dict[str, Any], *, router: Router, no
         referred_to_id=decision.referred_to.id if decision.referred_to else None,
         routing=decision.record(table.revision),
         commune_code=next((z["code"] for z in decision.zones if z["kind"] == "commune"), None),
-        zone_id=_nature_zone(table, category.program.code, location),
+        zone_id=_nature_zone(place, category.program.code),
         due_at=now + timedelta(days=category.target_days),
         support_count=0,
         version=1,
@@ -293,11 +300,11 @@ def prepare_report(session: Session, data: dict[str, Any], *, router: Router, no
     return report
 
 
-def _nature_zone(table: RoutingTable, program: str, location: dict[str, Any]) -> int | None:
+def _nature_zone(place: Place | None, program: str) -> int | None:
     """The nature zone (park_zone) a sighting's point falls in, for Observ'acteurs only."""
-    if program != "observacteurs":
+    if program != "observacteurs" or place is None:
         return None
-    zone = table.locate(location["lon"], location["lat"]).first("park_zone")
+    zone = place.first("park_zone")
     return zone.id if zone else None
 
 

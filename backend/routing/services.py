@@ -80,10 +80,10 @@ class RoutingTable:
     def locate(self, lon: float, lat: float) -> Place:
         return self.index.locate(lon, lat)
 
-    def generalised(self, lon: float, lat: float) -> tuple[float, float, float] | None:
-        """Where the public is told a sensitive sighting is: the reference point of the park it is
-        in (else of its commune) and that area's radius; None outside both."""
-        place = self.index.locate(lon, lat)
+    def generalised(self, place: Place) -> tuple[float, float, float] | None:
+        """Where the public is told a sensitive sighting at ``place`` (:meth:`locate`) is: the
+        reference point of the park it is in (else of its commune) and that area's radius; None
+        outside both."""
         area = place.first("park") or place.commune
         return self.index.reference_point(area.id) if area else None
 
