@@ -258,7 +258,8 @@ def uploaded_files(names: tuple[str, ...] = ("photos", "video")) -> dict[str, li
     unknown = set(request.files) - set(names)
     if unknown:
         raise InvalidFields(errors={"files": {name: ["unknown file field"] for name in sorted(unknown)}})
-    files = {name: [f.read() for f in request.files.getlist(name)] for name in names}
+    # A file input left empty is sent by browsers as a part with no file name and no content.
+    files = {name: [data for f in request.files.getlist(name) if (data := f.read()) or f.filename] for name in names}
     return {name: items for name, items in files.items() if items}
 
 

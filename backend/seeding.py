@@ -442,6 +442,15 @@ def _attributes(category: dict[str, Any], taxon_values: list[dict[str, str]]) ->
         }
         if attr.get("values_from"):
             definition["values_from"] = attr["values_from"]  # intake checks sensitive species
+        for bound in ("min", "max"):
+            if bound in attr:
+                if datatype != "number" or isinstance(attr[bound], bool) or not isinstance(attr[bound], int | float):
+                    raise SeedError(f"{where}: {bound} is a number, for a number attribute")
+                definition[bound] = attr[bound]
+        if attr.get("integer"):
+            definition["integer"] = True
+        if attr.get("photo_may_replace"):
+            definition["photo_may_replace"] = True  # a photo stands for it (an unknown species)
         out.append(definition)
     return out
 

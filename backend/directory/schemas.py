@@ -30,7 +30,15 @@ class AttributeSchema(ResponseSchema):
         metadata={"enum": ["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]},
     )
     required = ma.fields.Boolean(required=True)
+    photo_may_replace = ma.fields.Boolean(
+        required=True,
+        dump_default=False,
+        metadata={"description": "A photo sent with the report may stand for this value (an unknown species)"},
+    )
     description = ma.fields.String(required=True)
+    min = ma.fields.Float(allow_none=True, dump_default=None, metadata={"description": "A number's lowest value"})
+    max = ma.fields.Float(allow_none=True, dump_default=None, metadata={"description": "A number's highest value"})
+    integer = ma.fields.Boolean(dump_default=False, metadata={"description": "A number that must be whole"})
     order = ma.fields.Integer(required=True)
     values = ma.fields.List(ma.fields.Nested(AttributeValueSchema), required=True)
 

@@ -44,10 +44,7 @@ class BaladeNotFound(NotFound):
 
 def centre(zone: Zone) -> tuple[float, float]:
     """A zone's reference point (lon, lat): the one its seed gives, else its bounding box's centre."""
-    given = (zone.properties or {}).get("centre")
-    if given:
-        return float(given[0]), float(given[1])
-    return (zone.min_lon + zone.max_lon) / 2, (zone.min_lat + zone.max_lat) / 2
+    return zone.centre
 
 
 def save_balade(session: Session, park: Zone, *, title: str, description: str, stations: list[Zone]) -> str:

@@ -10,10 +10,12 @@ STRING_MAX, TEXT_MAX = 200, 4000
 
 
 def validate_attributes(
-    definitions: list[dict[str, Any]], values: dict[str, Any]
+    definitions: list[dict[str, Any]], values: dict[str, Any], *, has_photo: bool = False
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Check values against the category's attribute definitions (Open311 datatypes).
 
+    A required attribute marked ``photo_may_replace`` (the species of a sighting) may be left out
+    when the report comes with a photo: an agent identifies it from the photo.
     Returns the cleaned values and the errors by attribute code.
     """
     errors: dict[str, list[str]] = {}
@@ -25,8 +27,10 @@ def validate_attributes(
     for code, definition in by_code.items():
         value = values.get(code)
         if value is None or value == "" or value == []:
-            if definition.get("required"):
-                errors[code] = ["is required"]
+            if definition.get("required") and not (has_photo and definition.get("photo_may_replace")):
+                errors[code] = [
+                    "is required (or send a photo)" if definition.get("photo_may_replace") else "is required"
+                ]
             continue
         problem = attribute_problem(definition, value)
         if problem:
@@ -42,6 +46,11 @@ def attribute_problem(definition: dict[str, Any], value: Any) -> str | None:
     if datatype == "number":
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             return "must be a number"
+        if definition.get("integer") and value != int(value):
+            return "must be a whole number"
+        low, high = definition.get("min"), definition.get("max")
+        if (low is not None and value < low) or (high is not None and value > high):
+            return f"must be between {_number(low)} and {_number(high)}"
     elif datatype in ("string", "text"):
         limit = STRING_MAX if datatype == "string" else TEXT_MAX
         if not isinstance(value, str):
@@ -68,3 +77,9 @@ def attribute_problem(definition: dict[str, Any], value: Any) -> str | None:
         if len(set(value)) != len(value):
             return "contains a value twice"
     return None
+
+
+def _number(bound: float | None) -> str:
+    if bound is None:
+        return "any"
+    return str(int(bound)) if float(bound).is_integer() else str(bound)

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from backend.directory.models import Taxon
 from backend.errors import DomainError
 from backend.media import images
-from backend.media.services import MediaIntake, Upload
+from backend.media.services import MAX_PHOTOS, MediaIntake, Upload
 from backend.queue import JobQueue, after_commit
 from backend.reports import statements
 from backend.reports.attributes import validate_attributes
@@ -33,6 +34,8 @@ from backend.reports.models import PRIORITIES, Report, Reporter, ReportEvent, pu
 from backend.reports.nearby import similar_reports
 from backend.routing.geometry import Place
 from backend.routing.services import Router, RoutingTable
+from backend.zones.models import Zone
+from backend.zones.services import ZoneNotFound, get_zone
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_OBSERVATION_AGE = timedelta(days=30)
@@ -42,6 +45,9 @@ MAX_IDEMPOTENCY_KEY = 200
 NOTIFY_UNIT_JOB = "backend.notifications.jobs.notify_unit"
 # …and the one that alerts the park's team and the observatory of a sensitive species, at once.
 ALERT_URGENT_JOB = "backend.notifications.jobs.alert_urgent"
+SIGHTINGS = "observacteurs"
+# A sighting's day is the walker's: midnight in Paris.
+LOCAL_TIME = ZoneInfo("Europe/Paris")
 
 
 @dataclass
@@ -52,6 +58,8 @@ class Submission:
     report: Report
     reporter_token: str
     similar_reports: list[dict[str, Any]] = field(default_factory=list)
+    # A sighting counted on the same device's earlier one (same species, zone and day).
+    me_too: bool = False
 
 
 def reporter_token(secret_key: str, seed: str) -> str:
@@ -128,8 +136,10 @@ def submit_report(
     key = checked_idempotency_key(idempotency_key) or (f"client_id:{client_id}" if client_id else None)
     try:
         uploads, data, location_source = _uploads_and_location(session, data, files, router, media)
-        report = prepare_report(session, data, router=router, now=now)
-        report.location_source = location_source
+        has_photo = any(upload.content_type in images.PHOTO_TYPES for upload in uploads)
+        report = prepare_report(session, data, router=router, now=now, has_photo=has_photo)
+        if report.location_source == "device":  # not replaced by the zone's point
+            report.location_source = location_source
         notify_method = _notify_method(router.table(session), report)
     except DomainError:
         # A retry of a report accepted earlier gets it back even if it would not pass today
@@ -139,7 +149,8 @@ def submit_report(
             raise
         return _replay(session, existing, key, request_fingerprint, secret_key, now)
 
-    token = reporter_token(secret_key, key or secrets.token_hex(16))
+    report.sighting_key = sighting_key(secret_key, report, data.get("device_id"))
+    token = reporter_token(secret_key, report.sighting_key or key or secrets.token_hex(16))
     report.client_id = client_id
     report.idempotency_key = key
     report.request_fingerprint = request_fingerprint
@@ -150,9 +161,12 @@ def submit_report(
         report.id, similar = statements.store_with_similar(connection, report, now)
     else:
         report.id = statements.insert_report(session, report)
-    if report.id is None:  # the key is taken: a retry, possibly racing its twin
-        existing = _by_key(session, key)
-        return _replay(session, existing, key, request_fingerprint, secret_key, now)
+    if report.id is None:  # the key is taken: a retry (possibly racing its twin), or a "me too"
+        existing = _by_key(session, key) if key else None
+        if existing is not None:
+            return _replay(session, existing, key, request_fingerprint, secret_key, now)
+        first = _by_sighting_key(session, report.sighting_key)
+        return _seen_again(session, first, report, request_fingerprint, uploads, media, secret_key, now)
     for event in report.events:
         event.report_id = report.id
     if similar is None:
@@ -197,29 +211,39 @@ def _uploads_and_location(
     return uploads, data, "device"  # no location at all: prepare_report says so
 
 
-def prepare_report(session: Session, data: dict[str, Any], *, router: Router, now: datetime) -> Report:
+def prepare_report(
+    session: Session, data: dict[str, Any], *, router: Router, now: datetime, has_photo: bool = False
+) -> Report:
     """Validate and route, storing nothing: a transient report (with its routing decision and
-    first events), or a DomainError. Intake stores what this returns; the sandbox does not."""
+    first events), or a DomainError. Intake stores what this returns; the sandbox does not.
+    ``has_photo``: the report comes with a photo (which may stand for an unknown species)."""
     table = router.table(session)
     category = table.categories.get(data["category"])
     if category is None:
         raise UnknownCategory()
     errors: dict[str, Any] = {}
+    zone = _named_zone(session, table, data.get("zone"), category.program.code, errors)
     observed_at = data.get("observed_at")
     if observed_at is not None:
         if observed_at > now + MAX_CLOCK_SKEW:
             errors["observed_at"] = ["is in the future"]
         elif observed_at < now - MAX_OBSERVATION_AGE:
             errors["observed_at"] = ["is more than 30 days old"]
-    attributes, attribute_errors = validate_attributes(category.attributes, data.get("attributes") or {})
+    attributes, attribute_errors = validate_attributes(
+        category.attributes, data.get("attributes") or {}, has_photo=has_photo
+    )
     if attribute_errors:
         errors["attributes"] = attribute_errors
-    if data.get("location") is None:
+    if data.get("location") is None and zone is None:
         errors["location"] = ["Missing data for required field (or send a photo with GPS data)."]
     if errors:
         raise InvalidReport(errors)
 
-    location = data["location"]
+    location, location_source = data.get("location"), "device"
+    if zone is not None and not _in_park_of(table, zone, location):
+        lon, lat, radius = zone.point
+        location, location_source = {"lon": lon, "lat": lat, "accuracy_m": radius}, "zone"
+    assert location is not None
     decision = table.route(location["lon"], location["lat"], category.program.code, category.code)
     status = "referred" if decision.referred else "open"
     sensitive = _is_sensitive(session, category.attributes, attributes)
@@ -242,7 +266,7 @@ def prepare_report(session: Session, data: dict[str, Any], *, router: Router, no
         lon=location["lon"],
         lat=location["lat"],
         accuracy_m=location.get("accuracy_m"),
-        location_source="device",
+        location_source=location_source,
         sensitive=sensitive,
         public_lon=public_lon,
         public_lat=public_lat,
@@ -257,7 +281,7 @@ def prepare_report(session: Session, data: dict[str, Any], *, router: Router, no
         referred_to_id=decision.referred_to.id if decision.referred_to else None,
         routing=decision.record(table.revision),
         commune_code=next((z["code"] for z in decision.zones if z["kind"] == "commune"), None),
-        zone_id=_nature_zone(place, category.program.code),
+        zone_id=zone.id if zone is not None else _nature_zone(place, category.program.code),
         due_at=now + timedelta(days=category.target_days),
         support_count=0,
         version=1,
@@ -300,6 +324,65 @@ def prepare_report(session: Session, data: dict[str, Any], *, router: Router, no
     return report
 
 
+@dataclass(frozen=True)
+class NamedZone:
+    """The nature zone a sighting names: its id, park and point (lon, lat, radius in metres)."""
+
+    id: int
+    park_id: int | None
+    point: tuple[float, float, float | None]
+
+
+def _named_zone(
+    session: Session, table: RoutingTable, slug: str | None, program: str, errors: dict[str, Any]
+) -> NamedZone | None:
+    """The nature zone ``slug`` names (a former slug too), or None with the reason in ``errors``."""
+    if not slug:
+        return None
+    if program != SIGHTINGS:
+        errors["zone"] = ["only Observ'acteurs sightings name a nature zone"]
+        return None
+    try:
+        zone: Zone = get_zone(session, "park_zone", slug)
+    except ZoneNotFound:
+        errors["zone"] = ["no nature zone has this slug"]
+        return None
+    lon, lat = zone.centre
+    radius = (zone.properties or {}).get("radius_m")
+    if radius is None and zone.id in table.index.by_id:
+        radius = table.index.reference_point(zone.id)[2]
+    return NamedZone(zone.id, zone.parent_id, (lon, lat, float(radius) if radius is not None else None))
+
+
+def _in_park_of(table: RoutingTable, zone: NamedZone, location: dict[str, Any] | None) -> bool:
+    """Whether a location was given, inside the park of the zone named (else the zone's is used)."""
+    if location is None:
+        return False
+    park = table.locate(location["lon"], location["lat"]).first("park")
+    return park is not None and park.id == zone.park_id
+
+
+def sighting_key(secret_key: str, report: Report, device_id: Any) -> str | None:
+    """What makes a sighting the same as an earlier one from the same device: the species, the
+    zone and the (Paris) day, with the device's id, hashed with the server secret (the id itself is
+    never stored). None for anything else than a named species in a known zone from a device."""
+    if device_id is None or report.zone_id is None or report.program.code != SIGHTINGS:
+        return None
+    species = next(
+        (
+            report.attributes.get(d["code"])
+            for d in report.category.attributes
+            if d.get("values_from") == "taxa" and isinstance(report.attributes.get(d["code"]), str)
+        ),
+        None,
+    )
+    if not species:
+        return None
+    day = (report.observed_at or report.received_at).astimezone(LOCAL_TIME).date().isoformat()
+    message = "\0".join(("signal93-sighting", str(device_id), species, str(report.zone_id), day))
+    return hmac.new(secret_key.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
 def _nature_zone(place: Place | None, program: str) -> int | None:
     """The nature zone (park_zone) a sighting's point falls in, for Observ'acteurs only."""
     if program != "observacteurs" or place is None:
@@ -325,9 +408,53 @@ def _by_key(session: Session, key: str) -> Report | None:
     return session.get(Report, report_id) if report_id is not None else None
 
 
+def _by_sighting_key(session: Session, key: str | None) -> Report | None:
+    report_id = session.scalar(select(Report.id).where(Report.sighting_key == key)) if key else None
+    return session.get(Report, report_id) if report_id is not None else None
+
+
 def _replay(
     session: Session, report: Report, key: str, fingerprint: str | None, secret_key: str, now: datetime
 ) -> Submission:
     if fingerprint is None or report.request_fingerprint != fingerprint:
         raise IdempotencyConflict()
-    return Submission(report, reporter_token(secret_key, key), similar_reports(session, report, now))
+    token = reporter_token(secret_key, report.sighting_key or key)
+    return Submission(report, token, similar_reports(session, report, now))
+
+
+def _seen_again(
+    session: Session,
+    first: Report | None,
+    sighting: Report,
+    fingerprint: str,
+    uploads: list[Upload],
+    media: MediaIntake,
+    secret_key: str,
+    now: datetime,
+) -> Submission:
+    """A device's second sighting of one species in one zone on one day: a "me too" on its first
+    (a ``seen_again`` event with the count, its photos added while there is room), once per
+    request: its retry finds its event and changes nothing."""
+    if first is None:  # the conflicting row is gone (deleted since): nothing to count on
+        raise IdempotencyConflict()
+    if not any(e.kind == "seen_again" and e.data.get("fingerprint") == fingerprint for e in first.events):
+        count = sighting.attributes.get("nombre")
+        session.add(
+            ReportEvent(
+                report_id=first.id,
+                kind="seen_again",
+                at=now,
+                actor_type="citizen",
+                actor_id=None,
+                public=True,
+                data={"fingerprint": fingerprint, "count": count},
+            )
+        )
+        room = MAX_PHOTOS - sum(1 for m in first.media if m.kind == "photo")
+        photos = [u for u in uploads if u.content_type in images.PHOTO_TYPES][: max(room, 0)]
+        if photos:
+            media.attach(session, first.id, photos)
+        session.flush()
+        session.expire(first, ["events", "media"])
+    token = reporter_token(secret_key, first.sighting_key or "")
+    return Submission(first, token, similar_reports(session, first, now), me_too=True)

@@ -87,6 +87,12 @@ class Report(Base):
     client_id: Mapped[str | None] = mapped_column(String(36))
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # A sighting from a device: its species, zone and day, keyed with the device id (hashed with
+    # the server secret): a second one is a "me too" on the first.
+    sighting_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # A DNPB agent's review of a sighting's species: confirmed, corrected (the attributes hold the
+    # corrected species, the trail both) or unverifiable; None until reviewed.
+    identification: Mapped[str | None] = mapped_column(String(16))
     reporter_token_hash: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -81,6 +81,27 @@ class ReportCreateSchema(ma.Schema):
     client_id = ma.fields.UUID(
         allow_none=True, metadata={"description": "UUID generated on the phone; a retry with it is idempotent"}
     )
+    zone = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(min=1, max=64),
+        metadata={
+            "description": (
+                "Observ'acteurs: the nature zone's slug (the QR code's page names it; a former slug works). "
+                "Without a location, or with one outside the zone's park, the sighting is placed at the "
+                "zone (its centre, with its radius as accuracy)"
+            ),
+            "example": "sausset-marais",
+        },
+    )
+    device_id = ma.fields.UUID(
+        allow_none=True,
+        metadata={
+            "description": (
+                "Observ'acteurs: the app installation's own UUID, never stored nor shown: a second sighting "
+                "of one species in one zone on one day from it is a 'me too' on the first (`me_too`)"
+            )
+        },
+    )
 
 
 class ReportMultipartSchema(ma.Schema):
@@ -347,6 +368,15 @@ class ReportCreatedSchema(ReportPublicSchema):
         required=True,
         metadata={"description": "Shown once: lets this reporter follow the report (Authorization: Reporter …)"},
     )
+    me_too = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": (
+                "True when this sighting was counted on this device's earlier sighting of the same species, "
+                "in the same zone, the same day (the report answered is that one)"
+            )
+        },
+    )
 
     @ma.pre_dump
     def _seen(self, submission: Any, **kwargs: Any) -> Seen:
@@ -354,6 +384,7 @@ class ReportCreatedSchema(ReportPublicSchema):
             submission.report,
             similar_reports=submission.similar_reports,
             reporter_token=submission.reporter_token,
+            me_too=submission.me_too,
         )
 
 

@@ -25,7 +25,8 @@ def columns(instance: Any, model: Any) -> dict[str, Any]:
 
 
 def insert_report(session: Session, report: Report) -> int | None:
-    """INSERT the report unless its idempotency key is taken; its id, or None on a conflict."""
+    """INSERT the report unless its idempotency key (or sighting key) is taken; its id, or None on
+    a conflict."""
     connection = session.connection()
     statement = _insert_report_statement(connection.dialect.name)
     return connection.execute(statement, columns(report, Report)).scalar_one_or_none()
@@ -35,7 +36,8 @@ def insert_report(session: Session, report: Report) -> int | None:
 def _insert_report_statement(dialect: str) -> Any:
     dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     table = Report.__table__
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=[table.c.idempotency_key]).returning(table.c.id)
+    # No conflict target: the idempotency key, or a device's sighting already counted (a "me too").
+    return dialect_insert(table).on_conflict_do_nothing().returning(table.c.id)
 
 
 # Statements built once: building a statement costs more, in Python, than running it.
@@ -87,7 +89,7 @@ def _store_with_similar_statement() -> Any:
     new_report = (
         postgresql_insert(reports)
         .values({column.key: bindparam(column.key, type_=column.type) for column in _REPORT_COLUMNS})
-        .on_conflict_do_nothing(index_elements=[reports.c.idempotency_key])
+        .on_conflict_do_nothing()  # the idempotency key, or a device's sighting already counted
         .returning(reports.c.id)
         .cte("new_report")
     )

@@ -41,6 +41,15 @@ class Zone(Base):
 
     parent: Mapped[Zone | None] = relationship(remote_side=[id])
 
+    @property
+    def centre(self) -> tuple[float, float]:
+        """The zone's reference point (lon, lat): the one its seed gives, else its bounding box's
+        centre (what a zone card shows and where a sighting named by its zone is placed)."""
+        given = (self.properties or {}).get("centre")
+        if given:
+            return float(given[0]), float(given[1])
+        return (self.min_lon + self.max_lon) / 2, (self.min_lat + self.max_lat) / 2
+
 
 class ZoneAlias(Base):
     """A former code that still resolves to a zone (Pierrefitte-sur-Seine's 93059 → 93066)."""
