@@ -6,7 +6,7 @@ from flask import Flask, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import cli, deps, health, http, logs
+from backend import cli, deps, health, http, logs, web
 from backend.config import Settings
 from backend.db import Database
 from backend.directory.agents import Throttle
@@ -17,6 +17,7 @@ from backend.mail import make_mailer
 from backend.media.models import MEDIA_KINDS, MEDIA_STATUSES
 from backend.media.services import VARIANTS
 from backend.notifications.views import blp as notifications_blp
+from backend.observations.pages import blp as zone_pages_blp
 from backend.observations.views import blp as observations_blp
 from backend.openapi import ContractPlugin
 from backend.queue import InlineQueue, RqQueue
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level, settings.log_json)
 
-    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app = Flask(__name__, instance_path=str(settings.instance_path), static_folder=None)
     app.json = http.JSONProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -133,6 +134,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     api.register_blueprint(admin_blp, url_prefix=API_PREFIX)
     api.register_blueprint(routing_admin_blp, url_prefix=API_PREFIX)
     app.register_blueprint(health.blp)
+    # The web fronts: one layout and one set of assets, CSRF on their forms.
+    web.install(app, secure_cookies=settings.public_base_url.startswith("https://"))
+    app.register_blueprint(zone_pages_blp)
 
     # Swagger UI's own files, served from the installed package: the docs work offline.
     @app.get(f"{DOCS_ASSETS}<path:filename>")
