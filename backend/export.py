@@ -1,5 +1,6 @@
-"""The published seam between the backend and the sandbox (version 3: the open-data rows, and a
-sensitive sighting generalised to its park or commune, with its uncertainty).
+"""The published seam between the backend and the sandbox (version 4: the open-data rows, a
+sensitive sighting generalised to its park or commune with its uncertainty, and a sighting's
+species as the nature directorate reviewed it).
 
 The sandbox reads backend data and uses backend behaviour only through these functions
 (import-linter enforces it). They return plain, anonymised data: never a model, never a
@@ -36,7 +37,7 @@ from backend.zones import schemas as zone_schemas
 from backend.zones import services as zones
 from backend.zones.models import ZONE_KINDS, Zone
 
-EXPORT_VERSION = 3
+EXPORT_VERSION = 4
 __all__ = [
     "CATEGORY_FIELDS",
     "DIRECTORATE_FIELDS",
@@ -481,6 +482,7 @@ SIGHTING_FIELDS = {
     "park_name": "text",
     "zone": "text",
     "status": "text",
+    "identification": "text",
 }
 
 
@@ -491,7 +493,7 @@ def sightings(session: Session) -> Iterator[dict[str, Any]]:
     statement = (
         select(Report.id, Report.received_at, Report.observed_at, Report.status, Category.code, Category.attributes)
         .add_columns(Report.attributes, Report.public_lon, Report.public_lat, Report.sensitive, Report.routing)
-        .add_columns(Report.public_uncertainty_m, Zone.code)
+        .add_columns(Report.public_uncertainty_m, Zone.code, Report.identification)
         .outerjoin(Zone, Zone.id == Report.zone_id)
         .join(Category, Report.category_id == Category.id)
         .join(Program, Report.program_id == Program.id)
@@ -502,7 +504,7 @@ def sightings(session: Session) -> Iterator[dict[str, Any]]:
     taxa: dict[str, Taxon] = {}
     for row in session.execute(statement):
         report_id, received_at, observed_at, status, category, definitions, values = row[:7]
-        lon, lat, sensitive, routing, uncertainty, zone_code = row[7:]
+        lon, lat, sensitive, routing, uncertainty, zone_code, identification = row[7:]
         species = next(
             (values.get(d["code"]) for d in definitions if d.get("values_from") == "taxa" and values.get(d["code"])),
             None,
@@ -531,4 +533,5 @@ def sightings(session: Session) -> Iterator[dict[str, Any]]:
             "park_name": park.get("name"),
             "zone": None if sensitive else zone_code,  # a sensitive species is placed in no zone
             "status": status,
+            "identification": identification or "unverified",
         }

@@ -22,7 +22,7 @@ from backend.directory.models import Category, Program, Taxon
 from backend.media import services as media_services
 from backend.media.models import Media
 from backend.observations.services import sighting_species
-from backend.reports.models import Report, format_reference
+from backend.reports.models import Report, ReportEvent, format_reference
 from backend.zones.models import Zone
 
 DWC = "http://rs.tdwg.org/dwc/terms/"
@@ -48,6 +48,7 @@ OCCURRENCE_TERMS = [
     ("individualCount", DWC),
     ("occurrenceStatus", DWC),
     ("identificationVerificationStatus", DWC),
+    ("previousIdentifications", DWC),
     ("informationWithheld", DWC),
     ("dataGeneralizations", DWC),
     ("license", DC),
@@ -58,6 +59,8 @@ KINGDOMS = {"plante": "Plantae", "champignon": "Fungi", "lichen": "Fungi"}
 LICENCE = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
 PUBLISHER = "Département de la Seine-Saint-Denis"
 BATCH = 1000
+# The nature directorate's review of a sighting's species (reports.identification), in DwC words.
+VERIFICATION = {"confirmed": "verified", "corrected": "verified", "unverifiable": "unverifiable"}
 
 
 def write_archive(session: Session, target: Path, *, public_base_url: str, now: datetime) -> int:
@@ -102,8 +105,25 @@ def occurrence_id(public_base_url: str, reference: str) -> str:
     return f"{public_base_url}/api/v1/reports/{reference}"
 
 
+def _previous_identifications(session: Session, taxa: dict[str, Taxon]) -> dict[int, str]:
+    """The species a corrected sighting was named before, oldest first ("|" between them), by
+    report id; never a sensitive one (it would name it at the point the public sees)."""
+    previous: dict[int, list[str]] = {}
+    reviews = session.execute(
+        select(ReportEvent.report_id, ReportEvent.data)
+        .where(ReportEvent.kind == "identification_reviewed")
+        .order_by(ReportEvent.id)
+    )
+    for report_id, data in reviews:
+        before = (data or {}).get("species_before")
+        if (data or {}).get("verdict") == "corrected" and before and not getattr(taxa.get(before), "sensitive", True):
+            previous.setdefault(report_id, []).append(before)
+    return {report_id: " | ".join(names) for report_id, names in previous.items()}
+
+
 def _occurrences(session: Session, taxa: dict[str, Taxon], public_base_url: str):
     zone_codes = dict(session.execute(select(Zone.id, Zone.code).where(Zone.kind == "park_zone")).all())
+    previous = _previous_identifications(session, taxa)
     for report, category in session.execute(_statement()):
         name = sighting_species(report.attributes, category.attributes)
         if name is None:
@@ -131,7 +151,8 @@ def _occurrences(session: Session, taxa: dict[str, Taxon], public_base_url: str)
             "locality": park["name"] if park else None,
             "individualCount": int(count) if isinstance(count, int | float) and 0 < count < 2**31 else None,
             "occurrenceStatus": "present",
-            "identificationVerificationStatus": "unverified",
+            "identificationVerificationStatus": VERIFICATION.get(report.identification or "", "unverified"),
+            "previousIdentifications": previous.get(report.id),
             "license": LICENCE,
             "rightsHolder": PUBLISHER,
         }

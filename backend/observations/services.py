@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pyproj import Geod
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from backend.directory.agents import require_admin
@@ -25,6 +25,9 @@ from backend.zones import services as zones
 from backend.zones.models import Zone
 
 _GEOD = Geod(ellps="WGS84")
+# A sighting counts in the zones' and parks' figures unless an ecologist found it unverifiable
+# (its species, corrected or not, is the one its attributes hold).
+COUNTED = or_(Report.identification.is_(None), Report.identification != "unverifiable")
 
 
 class ParkNotFound(NotFound):
@@ -171,6 +174,7 @@ def zone_card(session: Session, slug: str, *, now: datetime) -> dict[str, Any]:
             Report.sensitive.is_(False),
             Report.received_at >= now - timedelta(days=365),
             Report.status.not_in(("rejected", "duplicate")),
+            COUNTED,
         )
         .order_by(Report.id.desc())
     )  # a year of one zone: read at once (a read-only session has no transaction to stream in)
@@ -344,6 +348,7 @@ def park_biodiversity(session: Session, slug: str, *, now: datetime) -> dict[str
             Report.unit_id.in_(units),
             Report.received_at >= since,
             Report.status.not_in(("rejected", "duplicate")),
+            COUNTED,
         )
     )  # a year of one park: read at once (a read-only session has no transaction to stream in)
     balade = session.scalar(select(Balade).where(Balade.park_id == park.id))

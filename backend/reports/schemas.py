@@ -262,6 +262,16 @@ class ReportPublicSchema(ResponseSchema):
     )
     routing = ComputedNested(RoutingSchema, method="_routing", required=True)
     support_count = ma.fields.Integer(required=True)
+    identification = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": (
+                "A sighting's species as the nature directorate reviewed it: confirmed, corrected (the "
+                "attributes show the right one) or unverifiable; null until reviewed, and for other reports"
+            )
+        },
+    )
     media = ComputedList(ma.fields.Nested(MediaViewSchema), method="_media", required=True)
     timeline = ComputedList(ma.fields.Nested(TimelineEventSchema), method="_timeline", required=True)
 

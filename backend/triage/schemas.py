@@ -28,6 +28,7 @@ from backend.reports.schemas import (
     SimilarReportSchema,
     media_view,
 )
+from backend.triage.identification import VERDICTS
 from backend.triage.moves import MAX_BULK
 from backend.triage.queue import SORTS
 
@@ -262,6 +263,23 @@ class PrioritySchema(ma.Schema):
 class DescriptionPublicationSchema(ma.Schema):
     publishable = ma.fields.Boolean(
         required=True, metadata={"description": "true: the description goes into the open data, scrubbed"}
+    )
+    version = VersionField()
+
+
+class IdentificationReviewSchema(ma.Schema):
+    verdict = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(VERDICTS),
+        metadata={"description": "confirmed, corrected (name the right `species`) or unverifiable"},
+    )
+    species = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(min=1, max=200),
+        metadata={"description": "For a correction: the scientific name of the right species", "example": "Ardea alba"},
+    )
+    note = ma.fields.String(
+        load_default="", validate=ma.validate.Length(max=4000), metadata={"description": "Internal: for the trail"}
     )
     version = VersionField()
 

@@ -17,7 +17,7 @@ from backend.openapi import ETAG, IF_MATCH, file_response
 from backend.reports.errors import ReportNotFound
 from backend.reports.schemas import MEDIA_UPLOAD_BODY, MediaListSchema, MediaViewSchema, media_view
 from backend.reports.views import media_intake
-from backend.triage import access, errors, moves, schemas, stats
+from backend.triage import access, errors, identification, moves, schemas, stats
 from backend.triage import media as agent_media
 from backend.triage import queue as triage_queue
 
@@ -261,6 +261,42 @@ class DescriptionPublication(MethodView):
             publishable=data["publishable"],
             version=_version(data),
             now=utcnow(),
+        )
+        return _answer(report)
+
+
+@blp.route("/triage/reports/<string:reference>/identification")
+class IdentificationReview(MethodView):
+    @blp.operation(
+        "reviewReportIdentification", *errors.CHANGE_ERRORS, identification.NotASighting, identification.InvalidReview
+    )
+    @json_body()
+    @blp.arguments(
+        schemas.IdentificationReviewSchema(),
+        example={"verdict": "corrected", "species": "Ardea alba", "note": "Bec jaune sur la photo", "version": 2},
+    )
+    @blp.response(200, schemas.TriageReportSchema, description="The sighting, its species reviewed", headers=ETAG)
+    @blp.doc(security=[{"AgentToken": []}])
+    @blp.doc(parameters=[IF_MATCH])
+    def put(self, data, reference: str):
+        """Review a sighting's species: confirm it, correct it to another, or mark it unverifiable
+
+        A correction keeps both species in the trail; every public output (the report, the zone
+        cards, the open data, the Darwin Core Archive) shows the corrected one. A correction to or
+        from a sensitive species moves the public point at once.
+        """
+        context = deps.current()
+        report = identification.review_identification(
+            db_session(),
+            current_agent(),
+            reference,
+            verdict=data["verdict"],
+            species=data.get("species"),
+            note=data["note"],
+            version=_version(data),
+            now=utcnow(),
+            router=context.router,
+            queue=context.queue,
         )
         return _answer(report)
 

@@ -204,8 +204,10 @@ BUILT_IN: dict[str, Dataset] = {
             title="Observations de biodiversité dans les parcs",
             description=(
                 "Les observations d'espèces partagées par les promeneurs des parcs départementaux : espèce, "
-                "nombre d'individus, date, parc, position publique. La position des espèces sensibles (oiseaux "
-                "Natura 2000 du site FR1112013) est généralisée à 1 km, comme dans l'API publique."
+                "nombre d'individus, date, parc, position publique, vérification de l'identification par les "
+                "écologues du Département (unverified, confirmed, corrected, unverifiable). La position des espèces "
+                "sensibles (oiseaux Natura 2000 du site FR1112013) est celle du point de référence du parc (ou de la "
+                "commune), avec son rayon comme incertitude, comme dans l'API publique."
             ),
             keywords=("biodiversité", "espèce", "parc", "Natura 2000", "sciences participatives"),
             fields=export.SIGHTING_FIELDS,
