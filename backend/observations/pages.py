@@ -4,7 +4,6 @@ same schema, routing, idempotency and media pipeline as the apps), under CSRF pr
 
 from __future__ import annotations
 
-import math
 import uuid
 from typing import Any
 
@@ -19,6 +18,7 @@ from backend.observations import walker
 from backend.reports import intake
 from backend.reports.schemas import ReportCreateSchema
 from backend.reports.views import media_intake
+from backend.web import forms
 
 blp = web.pages_blueprint("zone_pages", __name__, template_folder="templates")
 
@@ -41,7 +41,6 @@ MESSAGES = {
     "photos": "Cette photo n'a pas pu être acceptée : envoyez une photo JPEG, PNG, WebP ou HEIC de 15 Mo au plus.",
     "email": "Indiquez une adresse e-mail valide, comme nom@exemple.fr, ou laissez le champ vide.",
     "position": "Votre position n'a pas pu être utilisée : laissez-la vide, la zone sera indiquée.",
-    "formulaire": "Ce formulaire a déjà été envoyé avec d'autres valeurs : rechargez la page et recommencez.",
 }
 # Where an error of the intake lands on the form: (location, field…) → form field.
 FIELDS_BY_PATH = {
@@ -52,6 +51,13 @@ FIELDS_BY_PATH = {
     ("json", "location"): "position",
     ("files",): "photos",
 }
+
+
+def _place(path: tuple[str, ...], message: str) -> tuple[str, str] | None:
+    for prefix, name in FIELDS_BY_PATH.items():
+        if path[: len(prefix)] == prefix:
+            return name, MESSAGES[name]
+    return None
 
 
 def _page_for(slug: str, *, values: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status=200):
@@ -101,11 +107,16 @@ def sight(slug: str) -> Response:
             now=utcnow(),
         )
     except ma.ValidationError as exc:
-        return _page_for(slug, values=values, errors=_form_errors({"json": exc.messages}), status=422)
+        return _page_for(slug, values=values, errors=forms.french_errors({"json": exc.messages}, _place), status=422)
     except (InvalidFields, DomainError) as exc:
         if exc.status not in (409, 413, 415, 422):
             raise
-        return _page_for(slug, values=values, errors=_form_errors(exc.errors or {}, exc.status), status=exc.status)
+        return _page_for(
+            slug,
+            values=values,
+            errors=forms.french_errors(exc.errors or {}, _place, status=exc.status),
+            status=exc.status,
+        )
     response = web.page(
         "zone_pages/thanks.html",
         title="Merci pour votre observation",
@@ -133,11 +144,11 @@ def _payload(slug: str, values: dict[str, str]) -> dict[str, Any]:
     if values["espece"]:
         attributes["espece"] = values["espece"]
     if values["nombre"]:
-        attributes["nombre"] = _number(values["nombre"])
+        attributes["nombre"] = forms.number(values["nombre"])
     if values["comportement"]:
         attributes["comportement"] = values["comportement"]
     payload: dict[str, Any] = {"category": walker.SIGHTING_CATEGORY, "zone": slug, "attributes": attributes}
-    lon, lat, accuracy = _number(values["lon"]), _number(values["lat"]), _number(values["accuracy_m"])
+    lon, lat, accuracy = forms.number(values["lon"]), forms.number(values["lat"]), forms.number(values["accuracy_m"])
     if isinstance(lon, float | int) and isinstance(lat, float | int):  # the browser's position, when given
         payload["location"] = {"lon": lon, "lat": lat}
         if isinstance(accuracy, float | int) and 0 <= accuracy <= 100_000:
@@ -147,46 +158,8 @@ def _payload(slug: str, values: dict[str, str]) -> dict[str, Any]:
     return payload
 
 
-def _number(text: str) -> Any:
-    """A number typed in a field (a French decimal comma too); the text itself when it is none,
-    for the intake to refuse on its field."""
-    try:
-        number = float(text.replace(",", ".").replace("\u202f", "").replace(" ", ""))
-    except ValueError:
-        return text
-    if not math.isfinite(number):
-        return text
-    return int(number) if number.is_integer() and abs(number) < 2**53 else number
-
-
 def _uuid(text: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(text)
     except ValueError:
         return None
-
-
-def _form_errors(errors: dict[str, Any], status: int = 422) -> dict[str, str]:
-    """The intake's errors as French messages by form field (never a raw code)."""
-    found: dict[str, str] = {}
-
-    def walk(node: Any, path: tuple[str, ...]) -> None:
-        for prefix, name in FIELDS_BY_PATH.items():
-            if path[: len(prefix)] == prefix:
-                found.setdefault(name, MESSAGES[name])
-                return
-        if isinstance(node, dict) and node:
-            for key, child in node.items():
-                walk(child, (*path, str(key)))
-        elif path:
-            found.setdefault("formulaire", MESSAGES["formulaire"] if status == 409 else _GENERAL)
-
-    walk(errors, ())
-    if status == 413:
-        found["photos"] = "La photo est trop lourde : choisissez-en une de 15 Mo au plus."
-    if status == 409:
-        found["formulaire"] = MESSAGES["formulaire"]
-    return found or {"formulaire": _GENERAL}
-
-
-_GENERAL = "Votre observation n'a pas pu être enregistrée : vérifiez le formulaire et réessayez."
