@@ -7,6 +7,7 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend import cli, deps, health, http, logs, web
+from backend.citizens.pages import blp as citizens_blp
 from backend.config import Settings
 from backend.db import Database
 from backend.directory.agents import Throttle
@@ -135,8 +136,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     api.register_blueprint(routing_admin_blp, url_prefix=API_PREFIX)
     app.register_blueprint(health.blp)
     # The web fronts: one layout and one set of assets, CSRF on their forms.
-    web.install(app, secure_cookies=settings.public_base_url.startswith("https://"))
+    web.install(app, secure_cookies=settings.public_base_url.startswith("https://"), map_tile_url=settings.map_tile_url)
     app.register_blueprint(zone_pages_blp)
+    app.register_blueprint(citizens_blp)
 
     # Swagger UI's own files, served from the installed package: the docs work offline.
     @app.get(f"{DOCS_ASSETS}<path:filename>")

@@ -53,6 +53,10 @@ class Settings:
     routing_refresh_seconds: float = 1.0
     # Hours between two builds of the open-data snapshots by the workers (0: built by hand only).
     opendata_build_hours: int = 24
+    # A background for the web fronts' maps, such as the IGN plan
+    # (https://data.geopf.fr/wmts?…&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}); none: our own outlines only.
+    map_tile_url: str | None = None
+    map_tile_attribution: str = ""
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -120,6 +124,12 @@ class Settings:
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
             problems["PUBLIC_BASE_URL"] = "must be an absolute http(s) URL without query string"
 
+        map_tile_url = get("MAP_TILE_URL")
+        if map_tile_url is not None:
+            tiles = urlsplit(map_tile_url)
+            if tiles.scheme != "https" or not tiles.netloc or not all(p in map_tile_url for p in ("{z}", "{x}", "{y}")):
+                problems["MAP_TILE_URL"] = "must be an https URL with {z}, {x} and {y} placeholders"
+
         smtp_url = get("SMTP_URL")
         if smtp_url is not None:
             smtp = urlsplit(smtp_url)
@@ -170,6 +180,8 @@ class Settings:
             trusted_proxy_hops=trusted_proxy_hops,
             routing_refresh_seconds=routing_refresh_seconds,
             opendata_build_hours=opendata_build_hours,
+            map_tile_url=map_tile_url,
+            map_tile_attribution=get("MAP_TILE_ATTRIBUTION") or "",
             log_level=log_level,
             log_json=log_format == "json",
         )

@@ -7,27 +7,37 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import mimetypes
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, Response, render_template, request, send_from_directory, url_for
+import xstatic.pkg.leaflet
+from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
+from flask_compress import Compress
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from backend.errors import DomainError
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
+# Assets that come from Python packages (no CDN: the fronts work on a machine without internet).
+VENDORED = {"leaflet": Path(xstatic.pkg.leaflet.BASE_DIR)}
+LOCAL_TIME = ZoneInfo("Europe/Paris")
 ONE_YEAR = 365 * 24 * 3600
-# No inline script or style anywhere: every script and stylesheet is a file of ours.
+# No inline script or style anywhere: every script and stylesheet is a file of ours (Leaflet places
+# its panes through the CSSOM, which a policy does not restrict).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data: blob:{tiles}; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
 )
 SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
@@ -51,20 +61,61 @@ ERROR_PAGES = {
 SERVER_ERROR = ("Erreur du service", "Le service n'a pas pu répondre. Réessayez dans un instant.")
 
 csrf = CSRFProtect()
+compress = Compress()
 blp = Blueprint("web", __name__, template_folder="templates")
+COMPRESSED_TYPES = [
+    "text/html",
+    "text/css",
+    "text/javascript",
+    "application/javascript",
+    "application/json",
+    "application/geo+json",
+    "image/svg+xml",
+]
 
 
 @blp.get("/static/<path:filename>")
 def static(filename: str) -> Response:
-    """The shared assets. Pages name them with a hash of their content (:func:`asset`), so a
-    versioned address is cached for a year and a new version is a new address."""
-    versioned = "v" in request.args
-    return send_from_directory(STATIC, filename, max_age=ONE_YEAR if versioned else 300)
+    """The shared assets (ours, and the vendored ``vendor/<package>/…``). Pages name them with a
+    hash of their content (:func:`asset`), so a versioned address is cached for a year and a new
+    version is a new address."""
+    path = _asset_path(filename)
+    if path is None:
+        raise NotFound()
+    data = _read(path)
+    response = Response(data, mimetype=mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+    response.cache_control.public = True
+    response.cache_control.max_age = ONE_YEAR if "v" in request.args else 300
+    response.set_etag(_digest(filename))
+    response.make_conditional(request)
+    return compress.after_request(response)
+
+
+def _asset_path(filename: str) -> Path | None:
+    """The file an asset name stands for, never outside its folder; None if there is none."""
+    root, relative = STATIC, filename
+    if filename.startswith("vendor/"):
+        parts = filename.split("/", 2)
+        if len(parts) < 3 or parts[1] not in VENDORED:
+            return None
+        root, relative = VENDORED[parts[1]], parts[2]
+    path = (root / relative).resolve()
+    if not path.is_file() or root.resolve() not in path.parents:
+        return None
+    return path
+
+
+@cache
+def _read(path: Path) -> bytes:
+    return path.read_bytes()
 
 
 @cache
 def _digest(filename: str) -> str:
-    return hashlib.sha256((STATIC / filename).read_bytes()).hexdigest()[:12]
+    path = _asset_path(filename)
+    if path is None:
+        raise FileNotFoundError(filename)
+    return hashlib.sha256(_read(path)).hexdigest()[:12]
 
 
 def asset(filename: str) -> str:
@@ -72,10 +123,19 @@ def asset(filename: str) -> str:
     return url_for("web.static", filename=filename, v=_digest(filename))
 
 
-def install(app: Flask, *, secure_cookies: bool) -> None:
-    """Register the shared assets and templates, and CSRF protection (checked by the fronts' own
-    blueprints only: the JSON API authenticates with tokens, not cookies)."""
+def install(app: Flask, *, secure_cookies: bool, map_tile_url: str | None = None) -> None:
+    """Register the shared assets and templates, CSRF protection (checked by the fronts' own
+    blueprints only: the JSON API authenticates with tokens, not cookies) and compression (of the
+    fronts' pages and assets only: the API's streams stay as they are)."""
+    tiles = urlsplit(map_tile_url) if map_tile_url else None
+    app.extensions["signal93.web.csp"] = CONTENT_SECURITY_POLICY.format(
+        tiles=f" {tiles.scheme}://{tiles.netloc}" if tiles else ""
+    )
     app.config.update(
+        COMPRESS_REGISTER=False,
+        COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_MIMETYPES=COMPRESSED_TYPES,
+        COMPRESS_STREAMS=False,
         SESSION_COOKIE_NAME="signal93",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -85,8 +145,24 @@ def install(app: Flask, *, secure_cookies: bool) -> None:
         WTF_CSRF_TIME_LIMIT=12 * 3600,  # a walk in the park, the form left open: still valid on return
     )
     csrf.init_app(app)
+    compress.init_app(app)
     app.register_blueprint(blp)
     app.jinja_env.globals.update(asset=asset, csrf_token=generate_csrf)
+    app.jinja_env.filters.update(paris=paris_time, pairs=pairs)
+
+
+def paris_time(moment: datetime | None) -> str:
+    """A moment as residents read it: Paris time, « 29/11/2026 à 14:05 »."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(LOCAL_TIME).strftime("%d/%m/%Y à %H:%M")
+
+
+def pairs(values: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """A list attribute's values as (key, name) pairs, for a select."""
+    return [(str(value["key"]), str(value["name"])) for value in values]
 
 
 def pages_blueprint(name: str, import_name: str, **options: Any) -> Blueprint:
@@ -101,11 +177,10 @@ def pages_blueprint(name: str, import_name: str, **options: Any) -> Blueprint:
 
     @pages.after_request
     def _headers(response: Response) -> Response:
-        for header, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(header, value)
+        _secure(response)
         if response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
-        return response
+        return compress.after_request(response)
 
     pages.register_error_handler(CSRFError, _csrf_error)
     pages.register_error_handler(DomainError, _domain_error)
@@ -122,8 +197,13 @@ def page(template: str, status: int = 200, **context: Any) -> Response:
 def error_page(status: int, title: str | None = None, message: str | None = None) -> Response:
     default_title, default_message = ERROR_PAGES.get(status, SERVER_ERROR)
     response = page("web/error.html", status, title=title or default_title, message=message or default_message)
+    return _secure(response)
+
+
+def _secure(response: Response) -> Response:
     for header, value in SECURITY_HEADERS.items():
         response.headers.setdefault(header, value)
+    response.headers.setdefault("Content-Security-Policy", current_app.extensions["signal93.web.csp"])
     return response
 
 
