@@ -19,14 +19,9 @@ from tests.servers import ROOT, app_env, flask, gunicorn, request
 from tests.test_zone_pages_browser import PHONE, SCREENSHOTS, accessibility_problems, browser
 
 pytestmark = pytest.mark.browser
-BUDGET = 200 * 1024
-FLASK = [
-    sys.executable,
-    "-m",
-    "flask",
-    "--app",
-    "wsgi",
-]  # a page and everything it loads, as transferred, before photos
+BUDGET = 200 * 1024  # a page and everything it loads, as transferred, before photos
+FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
+AGENT = ["--email", "agent.dea@seinesaintdenis.fr", "--directorate", "DEA", "--password-stdin"]
 
 
 def weigh(page, url: str) -> int:
@@ -44,16 +39,7 @@ def weigh(page, url: str) -> int:
 
 def agent_token(env, base: str) -> dict[str, str]:
     created = subprocess.run(
-        [
-            *FLASK,
-            "agents",
-            "create",
-            "--email",
-            "agent.dvd@seinesaintdenis.fr",
-            "--directorate",
-            "DVD",
-            "--password-stdin",
-        ],
+        [*FLASK, "agents", "create", *AGENT],
         cwd=ROOT,
         env=env,
         input="un mot de passe assez long\n",
@@ -65,7 +51,7 @@ def agent_token(env, base: str) -> dict[str, str]:
     status, body = request(
         "POST",
         f"{base}/api/v1/auth/tokens",
-        {"email": "agent.dvd@seinesaintdenis.fr", "password": "un mot de passe assez long"},
+        {"email": "agent.dea@seinesaintdenis.fr", "password": "un mot de passe assez long"},
     )
     assert status == 201, body
     return {"Authorization": f"Bearer {body['token']}"}
@@ -147,35 +133,47 @@ def test_a_resident_reports_from_a_phone_and_follows_it(tmp_path, fresh_database
         _, after = request("GET", f"{base}/api/v1/reports?category=nid-de-poule&limit=100")
         assert len(after["items"]) == len(before["items"]) + 1
 
-        # Following it: this browser remembers its reports.
+        # Following it: this browser remembers its reports; the DEA acknowledges it with a note.
         page.goto(f"{base}/suivi")
         page.get_by_role("link", name=reference).click()
         assert "Ouvert" in page.locator("dl").first.inner_text()
         assert "Ce que vous avez envoyé" in page.content()
-        agent = agent_token(env, base)
-        dea_ref = reference
-        status, _ = request(
-            "POST",
-            f"{base}/api/v1/triage/reports/{dea_ref}/transitions",
-            {"to": "acknowledged", "note": "Une équipe passe demain matin.", "note_public": True, "version": 1},
-            headers=agent,
-        )
-        assert status == 404  # a DVD agent does not see the DEA's report
-        pothole = page.context.new_page()
-        pothole.goto(f"{base}/suivi")
-        road_reference = pothole.locator("a.choice-link").filter(has_text="Nid-de-poule").first.inner_text()[:15]
         status, moved = request(
             "POST",
-            f"{base}/api/v1/triage/reports/{road_reference}/transitions",
+            f"{base}/api/v1/triage/reports/{reference}/transitions",
             {"to": "acknowledged", "note": "Une équipe passe demain matin.", "note_public": True, "version": 1},
-            headers=agent,
+            headers=agent_token(env, base),
         )
         assert status == 200, moved
-        pothole.goto(f"{base}/suivi/{road_reference}")
-        assert "Pris en compte" in pothole.locator("main").inner_text()
-        assert "Une équipe passe demain matin." in pothole.locator("main").inner_text()
-        assert accessibility_problems(pothole) == []
-        pothole.screenshot(path=str(SCREENSHOTS / "suivi.png"), full_page=True)
+        page.reload()
+        assert "Pris en compte" in page.locator("main").inner_text()
+        assert "Une équipe passe demain matin." in page.locator("main").inner_text()
+        assert accessibility_problems(page) == []
+        page.screenshot(path=str(SCREENSHOTS / "suivi.png"), full_page=True)
+
+        # A neighbour at the same drain: the report is there already, "moi aussi" counts her.
+        neighbour = chromium.new_context(**PHONE).new_page()
+        neighbour.goto(f"{base}/signaler/debordement-avaloir")
+        neighbour.wait_for_selector(".leaflet-container .leaflet-interactive")
+        neighbour.locator("#carte").click()
+        neighbour.get_by_role("button", name="Moi aussi").first.click()
+        neighbour.wait_for_selector("text=Merci, c'est noté")
+        assert request("GET", f"{base}/api/v1/reports/{reference}")[1]["support_count"] == 1
+
+        # The network fails during the upload: what was typed stays, and a retry sends it once.
+        flaky = chromium.new_context(**PHONE)
+        form = flaky.new_page()
+        form.goto(f"{base}/signaler/nid-de-poule")
+        form.get_by_label("Latitude").fill("48,9010")
+        form.get_by_label("Longitude").fill("2,3990")
+        form.get_by_label("Taille approximative").select_option("grand")
+        flaky.set_offline(True)
+        form.get_by_role("button", name="Envoyer le signalement").click()
+        form.wait_for_selector("text=L'envoi n'a pas abouti")
+        assert form.get_by_label("Latitude").input_value() == "48,9010"
+        flaky.set_offline(False)
+        form.get_by_role("button", name="Réessayer l'envoi").click()
+        form.wait_for_selector("text=Signalement envoyé")
 
         # Without JavaScript: coordinates typed, the same report made.
         plain = chromium.new_context(**PHONE, java_script_enabled=False).new_page()

@@ -41,7 +41,8 @@ def count_reports(session) -> int:
 
 def test_a_resident_chooses_what_to_report(client):
     page = text_of(client.get("/signaler"))
-    assert '<h2 id="programme-vigies-eau">Vigies de l\'Eau</h2>' in page
+    assert "Vigies de l'Eau</h2>" in page
+    assert 'id="programme-vigies-eau"' in page
     assert 'href="/signaler/nid-de-poule"' in page
     form = text_of(client.get("/signaler/debordement-avaloir"))
     assert 'name="attr-pluie"' in form  # generated from the category's definition
@@ -68,6 +69,7 @@ def test_a_report_typed_without_javascript_goes_to_the_dea_with_its_message(clie
     assert "signal93_suivi=" in answer.headers["Set-Cookie"]
     follow = text_of(client.get(f"/suivi/{reference}"))
     assert "Ce que vous avez envoyé" in follow  # this browser made it
+    assert "<dt>Pleut-il ou a-t-il plu récemment ?</dt><dd>Oui</dd>" in follow
     assert "habitante@example.org" in follow
     mine = text_of(client.get("/suivi"))
     assert reference in mine
@@ -146,3 +148,47 @@ def test_the_follow_page_shows_the_acknowledgement_and_its_public_note(client, s
     after = text_of(client.get(f"/suivi/{reference}"))
     assert "Pris en compte" in after
     assert "Équipe prévue jeudi" in after
+
+
+def test_the_map_background_is_our_own_communes_and_roads_compressed(client):
+    answer = client.get("/signaler/fond-de-carte.geojson", headers={"Accept-Encoding": "gzip"})
+    assert answer.status_code == 200
+    assert answer.headers["Content-Encoding"] == "gzip"
+    import gzip
+    import json
+
+    collection = json.loads(gzip.decompress(answer.get_data()))
+    kinds = {feature["properties"]["kind"] for feature in collection["features"]}
+    assert kinds == {"commune", "road"}
+    assert sum(1 for f in collection["features"] if f["properties"]["kind"] == "commune") == 39
+    assert len(answer.get_data()) < 20_000  # simplified, then compressed
+    again = client.get(
+        "/signaler/fond-de-carte.geojson",
+        headers={"If-None-Match": answer.headers["ETag"], "Accept-Encoding": "gzip"},
+    )
+    assert again.status_code == 304
+    leaflet = client.get("/static/vendor/leaflet/leaflet.js", headers={"Accept-Encoding": "br"})
+    assert (leaflet.status_code, leaflet.headers["Content-Encoding"]) == (200, "br")
+    leaflet.close()
+    for path in ("/static/vendor/leaflet/../../../../etc/passwd", "/static/vendor/nope/x.js", "/static/vendor/leaflet"):
+        assert client.get(path).status_code == 404
+
+
+def test_forged_or_foreign_follow_cookies_show_nothing_private(client, session):
+    lon, lat = ON_RD932_PANTIN
+    stranger = client.application.test_client()
+    reference = reference_in(
+        send(stranger, "nid-de-poule", {"lat": str(lat), "lon": str(lon), "attr-taille": "moyen", "nom": "Awa Diallo"})
+    )
+    for value in ("garbage", f"{reference}~rt_forged", "~.~~." * 300, f"{reference}~" + "x" * 3000):
+        client.set_cookie("signal93_suivi", value)
+        mine = client.get("/suivi")
+        assert mine.status_code == 200
+        assert reference not in text_of(mine)
+        page = text_of(client.get(f"/suivi/{reference}"))
+        assert "Awa Diallo" not in page
+        assert "Ce que vous avez envoyé" not in page
+    for missing in ("S93-2026-999999", "nope", "S93-2026-99999999999999999999"):
+        answer = client.get(f"/suivi/{missing}")
+        assert answer.status_code == 404
+        assert "Page introuvable" in text_of(answer)

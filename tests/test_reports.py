@@ -97,7 +97,7 @@ NOW = datetime.now(UTC)
         (_with(report_payload(), -3, "location", "accuracy_m"), "validation_error", "location"),
         (_with(report_payload(), "x" * 4001, "description"), "validation_error", "description"),
         (
-            _with(report_payload(), (NOW + timedelta(minutes=10)).isoformat(), "observed_at"),
+            _with(report_payload(), (NOW + timedelta(hours=12)).isoformat(), "observed_at"),  # however long the run
             "validation_error",
             "observed_at",
         ),

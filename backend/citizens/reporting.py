@@ -106,6 +106,10 @@ class Followed:
     private: bool
     status_label: str
 
+    @property
+    def attributes(self) -> list[tuple[str, str]]:
+        return attribute_rows(self.report)
+
 
 def follow(session: Session, reference: str, tokens: dict[str, str]) -> Followed:
     """A report as the public follows it; with the reporter's view when ``tokens`` (what this
@@ -170,3 +174,18 @@ def map_background(session: Session) -> tuple[str, bytes]:
         body = json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":")).encode()
         _BACKGROUND.update(revision=revision, body=body)
     return str(_BACKGROUND["revision"]), _BACKGROUND["body"]
+
+
+def attribute_rows(report: Report) -> list[tuple[str, str]]:
+    """What the reporter said in the category's attributes, as they read it: each field's French
+    label and the name of the value chosen."""
+    rows = []
+    for definition in attribute_fields(report.category):
+        value = report.attributes.get(definition["code"])
+        if value in (None, "", []):
+            continue
+        names = {str(v["key"]): v["name"] for v in definition.get("values") or []}
+        values = value if isinstance(value, list) else [value]
+        text = ", ".join(names.get(str(v), str(v)) for v in values)
+        rows.append((definition.get("description") or definition["code"], text))
+    return rows
