@@ -20,6 +20,8 @@ from backend.media.services import VARIANTS
 from backend.notifications.views import blp as notifications_blp
 from backend.observations.pages import blp as zone_pages_blp
 from backend.observations.views import blp as observations_blp
+from backend.open311.views import admin_blp as open311_admin_blp
+from backend.open311.views import blp as open311_blp
 from backend.openapi import ContractPlugin
 from backend.queue import InlineQueue, RqQueue
 from backend.reports.models import PRIORITIES, STATUSES
@@ -134,11 +136,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     api.register_blueprint(triage_blp, url_prefix=API_PREFIX)
     api.register_blueprint(admin_blp, url_prefix=API_PREFIX)
     api.register_blueprint(routing_admin_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(open311_admin_blp, url_prefix=API_PREFIX)
     app.register_blueprint(health.blp)
     # The web fronts: one layout and one set of assets, CSRF on their forms.
     web.install(app, secure_cookies=settings.public_base_url.startswith("https://"), map_tile_url=settings.map_tile_url)
     app.register_blueprint(zone_pages_blp)
     app.register_blueprint(citizens_blp)
+    app.register_blueprint(open311_blp)
 
     # Swagger UI's own files, served from the installed package: the docs work offline.
     @app.get(f"{DOCS_ASSETS}<path:filename>")

@@ -12,8 +12,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from backend import deps
-from backend.db import Database, alembic_config, migrate, migrations_disagreement
+from backend.db import Database, alembic_config, migrate, migrations_disagreement, utcnow
 from backend.directory.models import ROLES
+from backend.errors import DomainError
 from backend.seeding import DEFAULT_SEEDS_DIR, SeedError, load_seeds
 from backend.zones import services as zone_services
 from backend.zones.geometry import LAMBERT93, WGS84
@@ -288,7 +289,52 @@ def species_import(file: Path) -> None:
             click.echo(f"  … and {len(result.refused) - 50} more")
 
 
+open311_group = AppGroup("open311", help="The Open311 GeoReport v2 API.")
+open311_keys = AppGroup("keys", help="Keys of the Open311 clients (a CRM, an app…).")
+open311_group.add_command(open311_keys)
+
+
+@open311_keys.command("issue")
+@click.argument("name")
+def open311_keys_issue(name: str) -> None:
+    """Issue a key to a new client NAME: printed once, stored hashed."""
+    from backend.open311 import clients
+
+    try:
+        with _database().transaction() as session:
+            client, key = clients.issue(session, name, secret_key=deps.current().settings.secret_key, now=utcnow())
+            click.echo(f"Key for {client.name} (shown once, keep it secret):")
+            click.echo(key)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@open311_keys.command("revoke")
+@click.argument("name")
+def open311_keys_revoke(name: str) -> None:
+    """Revoke client NAME's key at once (its reports keep its name)."""
+    from backend.open311 import clients
+
+    try:
+        with _database().transaction() as session:
+            clients.revoke(session, name, now=utcnow())
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{name}: key revoked.")
+
+
+@open311_keys.command("list")
+def open311_keys_list() -> None:
+    from backend.open311 import clients
+
+    with _database().transaction() as session:
+        for client in clients.list_clients(session):
+            state = f"revoked {client.revoked_at:%Y-%m-%d}" if client.revoked_at else "active"
+            click.echo(f"{client.name}\t{client.key_prefix}…\t{state}")
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(open311_group)
     app.cli.add_command(seed_command)
     app.cli.add_command(species_group)
     app.cli.add_command(observations_group)

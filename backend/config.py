@@ -56,6 +56,8 @@ class Settings:
     # A background for the web fronts' maps, such as the IGN plan
     # (https://data.geopf.fr/wmts?…&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}); none: our own outlines only.
     map_tile_url: str | None = None
+    # The jurisdiction_id the Open311 API answers to (any other is a 404).
+    open311_jurisdiction: str = "seine-saint-denis.fr"
     map_tile_attribution: str = ""
     log_level: str = "INFO"
     log_json: bool = True
@@ -181,6 +183,7 @@ class Settings:
             routing_refresh_seconds=routing_refresh_seconds,
             opendata_build_hours=opendata_build_hours,
             map_tile_url=map_tile_url,
+            open311_jurisdiction=get("OPEN311_JURISDICTION") or "seine-saint-denis.fr",
             map_tile_attribution=get("MAP_TILE_ATTRIBUTION") or "",
             log_level=log_level,
             log_json=log_format == "json",

@@ -4,6 +4,7 @@ from backend.db import Base
 from backend.directory.models import Agent, AgentToken, Category, Directorate, ExternalBody, Program, Taxon, Unit
 from backend.media.models import Media
 from backend.observations.models import Balade, BaladeStation, ZoneSpecies
+from backend.open311.models import Open311Client
 from backend.reports.models import Report, Reporter, ReportEvent, Support
 from backend.revision import RoutingState
 from backend.routing.models import RoutingRule
@@ -19,6 +20,7 @@ __all__ = [
     "Directorate",
     "ExternalBody",
     "Media",
+    "Open311Client",
     "Program",
     "Report",
     "ReportEvent",

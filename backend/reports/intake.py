@@ -112,6 +112,7 @@ def submit_report(
     queue: JobQueue,
     secret_key: str,
     now: datetime,
+    channel: dict[str, Any] | None = None,
 ) -> Submission:
     """Validate, route and store a report (``data``, loaded from ``payload`` as the client sent
     it) with its first two trail events.
@@ -122,6 +123,9 @@ def submit_report(
     :class:`IdempotencyConflict` otherwise. Raises :class:`InvalidReport`,
     :class:`UnknownCategory`, ``OutsideTerritory`` or ``NoRoute`` for bad input, having
     stored nothing.
+
+    ``channel`` says, in the (internal) data of the ``submitted`` event, how the report came in
+    when not by the apps (an Open311 client's name…).
 
     ``files`` (``photos``, ``video``) are checked before anything is stored, then kept with the
     report through ``media``. A unit told by webhook hears of the new report through ``queue``
@@ -150,6 +154,8 @@ def submit_report(
         return _replay(session, existing, key, request_fingerprint, secret_key, now)
 
     report.sighting_key = sighting_key(secret_key, report, data.get("device_id"))
+    if channel:
+        report.events[0].data = dict(channel)
     token = reporter_token(secret_key, report.sighting_key or key or secrets.token_hex(16))
     report.client_id = client_id
     report.idempotency_key = key
