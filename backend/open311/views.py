@@ -278,7 +278,7 @@ def create_request(fmt: str) -> Response:
     client = clients.authenticate(session, _arg("api_key"), secret_key=context.settings.secret_key)
     if client is None:
         raise Reject(403, "api_key missing, unknown or revoked")
-    if not _limiter().hit(client.id):
+    if not _limiter().hit(client.key_digest):
         raise Reject(429, f"too many requests for this api_key ({POST_RATE})")
     form = [(name, value) for name, value in request.form.items(multi=True) if name not in _NOT_FIELDS]
     code = request.form.get("service_code", "").strip()
@@ -334,8 +334,8 @@ def _limiter():
         strategy, item = MovingWindowRateLimiter(storage), parse(POST_RATE)
 
         class Limiter:
-            def hit(self, client_id: int) -> bool:
-                return strategy.hit(item, "open311", str(client_id))
+            def hit(self, client_key: str) -> bool:
+                return strategy.hit(item, "open311", client_key)
 
         limiter = current_app.extensions["signal93.open311.limiter"] = Limiter()
     return limiter
