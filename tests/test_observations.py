@@ -24,6 +24,18 @@ SAUSSET_STATIONS = [
 ]
 
 
+def rename_the_vallon(session, seeds_dir) -> None:
+    """The Sausset's vallon renamed in the seed, its former slug kept (as a DNPB admin would)."""
+    toml = seeds_dir / "park_zones.toml"
+    text = toml.read_text(encoding="utf-8")
+    renamed = text.replace(
+        'slug = "sausset-vallon"', 'slug = "sausset-vallon-des-mares"\nformer_slugs = ["sausset-vallon"]'
+    )
+    toml.write_text(renamed, encoding="utf-8")
+    load_seeds(session, seeds_dir)
+    session.commit()
+
+
 def test_a_park_lists_its_walk_and_its_nature_zones(client):
     park = client.get(f"{API}/parks/sausset")
     assert park.status_code == 200
@@ -99,14 +111,7 @@ def test_unknown_parks_and_zones_are_404s_and_a_former_slug_still_works(client, 
     ):
         answer = client.get(url)
         assert (answer.status_code, answer.get_json()["code"]) == (404, code), url
-    toml = seeds_copy / "park_zones.toml"
-    text = toml.read_text(encoding="utf-8")
-    renamed = text.replace(
-        'slug = "sausset-vallon"', 'slug = "sausset-vallon-des-mares"\nformer_slugs = ["sausset-vallon"]'
-    )
-    toml.write_text(renamed, encoding="utf-8")
-    load_seeds(session, seeds_copy)
-    session.commit()
+    rename_the_vallon(session, seeds_copy)
     moved = client.get(f"{API}/zones/park_zone/sausset-vallon")
     assert moved.status_code == 200
     assert moved.get_json()["properties"]["code"] == "sausset-vallon-des-mares"

@@ -10,11 +10,11 @@ import uuid
 from sqlalchemy import select
 
 from backend.reports.models import Report
-from backend.seeding import load_seeds
 from backend.zones.models import Zone
 from tests.factories import AULNAY, SAUSSET_MARAIS, SAUSSET_PARK_CENTRE, near, report_payload, submit
 from tests.media.files import jpeg_from_phone
 from tests.media.test_intake import post_multipart
+from tests.test_observations import rename_the_vallon
 from tests.test_seeding import seeds_copy  # noqa: F401 (a fixture)
 
 API = "/api/v1"
@@ -61,14 +61,7 @@ def test_a_position_in_the_park_is_kept_and_one_elsewhere_gives_way_to_the_zone(
 
 
 def test_a_former_slug_names_its_zone_and_bad_zones_are_refused_on_the_field(client, session, seeds_copy):  # noqa: F811
-    toml = seeds_copy / "park_zones.toml"
-    text = toml.read_text(encoding="utf-8")
-    toml.write_text(
-        text.replace('slug = "sausset-vallon"', 'slug = "sausset-vallon-des-mares"\nformer_slugs = ["sausset-vallon"]'),
-        encoding="utf-8",
-    )
-    load_seeds(session, seeds_copy)
-    session.commit()
+    rename_the_vallon(session, seeds_copy)
     old_post = submit(client, sighting(zone="sausset-vallon"))  # the post printed before the renaming
     assert old_post.status_code == 201
     report = session.scalar(select(Report).where(Report.id == int(old_post.get_json()["reference"][-6:])))

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from backend.media.models import Media
 from backend.reports.models import Report, ReportEvent
 from tests.media.files import jpeg_from_phone
+from tests.test_observations import rename_the_vallon
 from tests.test_seeding import seeds_copy  # noqa: F401 (a fixture)
 
 
@@ -91,20 +92,11 @@ def test_a_search_narrows_the_species_without_javascript(client):
 
 
 def test_unknown_zones_are_a_french_404_and_a_former_slug_still_opens(client, session, seeds_copy):  # noqa: F811
-    from backend.seeding import load_seeds
-
     missing = client.get("/z/nulle-part")
     assert missing.status_code == 404
     assert "Page introuvable" in text_of(missing)
     assert missing.mimetype == "text/html"
-    toml = seeds_copy / "park_zones.toml"
-    text = toml.read_text(encoding="utf-8")
-    toml.write_text(
-        text.replace('slug = "sausset-vallon"', 'slug = "sausset-vallon-des-mares"\nformer_slugs = ["sausset-vallon"]'),
-        encoding="utf-8",
-    )
-    load_seeds(session, seeds_copy)
-    session.commit()
+    rename_the_vallon(session, seeds_copy)
     old_post = client.get("/z/sausset-vallon")  # a post printed before the renaming
     assert old_post.status_code == 200
     assert "station 5 sur 6" in text_of(old_post)

@@ -16,12 +16,10 @@ from flask import Response, request
 
 from backend import deps, web
 from backend.citizens import reporting
-from backend.db import utcnow
 from backend.errors import DomainError
 from backend.http import db_session, read_only, uploaded_files
-from backend.reports import intake
 from backend.reports.schemas import ReportCreateSchema
-from backend.reports.views import media_intake
+from backend.reports.views import submit as submit_report
 from backend.web import forms
 
 blp = web.pages_blueprint("citizens", __name__, template_folder="templates")
@@ -121,23 +119,12 @@ def submit(code: str) -> Response:
             if definition["datatype"] == "multivaluelist"
             else request.form.get(name, "").strip()
         )
-    context = deps.current()
-    session = db_session()
     try:
         payload = _payload(form, values)
         data = _CREATE.load(payload)
         files = uploaded_files(("photos", "video"))
-        submission = intake.submit_report(
-            session,
-            data,
-            payload=payload,
-            files=files,
-            idempotency_key=values["idempotency_key"] or None,
-            router=context.router,
-            media=media_intake(),
-            queue=context.queue,
-            secret_key=context.settings.secret_key,
-            now=utcnow(),
+        submission = submit_report(
+            data, payload=payload, files=files, idempotency_key=values["idempotency_key"] or None
         )
     except ma.ValidationError as exc:
         return _form_page(

@@ -15,9 +15,8 @@ from backend.db import utcnow
 from backend.errors import DomainError, InvalidFields
 from backend.http import db_session, read_only, uploaded_files
 from backend.observations import walker
-from backend.reports import intake
 from backend.reports.schemas import ReportCreateSchema
-from backend.reports.views import media_intake
+from backend.reports.views import submit
 from backend.web import forms
 
 blp = web.pages_blueprint("zone_pages", __name__, template_folder="templates")
@@ -91,21 +90,9 @@ def sight(slug: str) -> Response:
         payload = _payload(slug, values)
         data = _CREATE.load(payload)
         files = uploaded_files(("photos",))
-        context = deps.current()
         device = request.cookies.get(DEVICE_COOKIE) or str(uuid.uuid4())
         data["device_id"] = _uuid(device) or uuid.uuid4()
-        submission = intake.submit_report(
-            db_session(),
-            data,
-            payload=payload,
-            files=files,
-            idempotency_key=values["idempotency_key"] or None,
-            router=context.router,
-            media=media_intake(),
-            queue=context.queue,
-            secret_key=context.settings.secret_key,
-            now=utcnow(),
-        )
+        submission = submit(data, payload=payload, files=files, idempotency_key=values["idempotency_key"] or None)
     except ma.ValidationError as exc:
         return _page_for(slug, values=values, errors=forms.french_errors({"json": exc.messages}, _place), status=422)
     except (InvalidFields, DomainError) as exc:

@@ -19,12 +19,8 @@ from backend.directory.services import list_categories
 from backend.errors import DomainError
 from backend.media import services as media_services
 from backend.media.models import Media
-from backend.media.services import MediaIntake
 from backend.open311 import spec
 from backend.open311.models import Open311Client
-from backend.queue import JobQueue
-from backend.reports import intake
-from backend.reports.intake import Submission
 from backend.reports.models import Report, Reporter, ReportEvent, format_reference, parse_reference
 from backend.routing.services import Router
 
@@ -312,46 +308,10 @@ def idempotency_key_of(client: Open311Client, device_id: str, form: list[tuple[s
     return "open311:" + digest.hexdigest()
 
 
-def create_request(
-    session: Session,
-    client: Open311Client,
-    data: dict[str, Any],
-    *,
-    payload: dict[str, Any],
-    form: list[tuple[str, str]],
-    files: dict[str, list[bytes]],
-    media_url: str | None,
-    idempotency_key: str | None,
-    device_id: str | None,
-    router: Router,
-    media: MediaIntake,
-    queue: JobQueue,
-    secret_key: str,
-    now: datetime,
-) -> Submission:
-    """A POST's report (``data``, loaded from ``payload``), through the native intake (the same
-    validation, routing, idempotency and media pipeline): the client's name (and the
-    ``media_url`` it gave, never fetched) recorded in the trail. An ``Idempotency-Key``, or the same
-    ``device_id`` and body on the same day, is a retry."""
-    if idempotency_key is None and device_id:
-        idempotency_key = idempotency_key_of(client, device_id, form, files, now.date().isoformat())
-    channel = {"channel": "open311", "client": client.name}
+def channel(client: Open311Client, media_url: str | None) -> dict[str, str]:
+    """What the trail keeps of how a report came in: the client's name, and the ``media_url`` it
+    gave (a link for the agents, never fetched)."""
+    recorded = {"channel": "open311", "client": client.name}
     if media_url:
-        channel["media_url"] = media_url
-    return intake.submit_report(
-        session,
-        data,
-        payload=payload,
-        files=files,
-        idempotency_key=idempotency_key,
-        router=router,
-        media=media,
-        queue=queue,
-        secret_key=secret_key,
-        now=now,
-        channel=channel,
-    )
-
-
-def _field(name: str) -> str:
-    return {"category": "service_code", "location": "lat/long", "reporter": "email/phone/first_name"}.get(name, name)
+        recorded["media_url"] = media_url
+    return recorded

@@ -22,7 +22,7 @@ from backend.open311 import clients, schemas, services, spec
 from backend.reports import intake
 from backend.reports.models import Report
 from backend.reports.schemas import ReportCreateSchema
-from backend.reports.views import media_intake
+from backend.reports.views import submit
 
 blp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FORMATS = {"xml": spec.XML_TYPE, "json": spec.JSON_TYPE}
@@ -295,21 +295,12 @@ def create_request(fmt: str) -> Response:
     files: dict[str, list[bytes]] = {}
     if request.mimetype == "multipart/form-data" and request.files:
         files = {"photos": uploaded_files(("media",)).get("media", [])}
-    submission = services.create_request(
-        session,
-        client,
-        data,
-        payload=payload,
-        form=form,
-        files=files,
-        media_url=media_url,
-        idempotency_key=request.headers.get(intake.IDEMPOTENCY_HEADER),
-        device_id=_arg("device_id"),
-        router=context.router,
-        media=media_intake(),
-        queue=context.queue,
-        secret_key=context.settings.secret_key,
-        now=utcnow(),
+    key = request.headers.get(intake.IDEMPOTENCY_HEADER)
+    device = _arg("device_id")
+    if key is None and device:  # the same device sending the same body on one day: a retry
+        key = services.idempotency_key_of(client, device, form, files, utcnow().date().isoformat())
+    submission = submit(
+        data, payload=payload, files=files, idempotency_key=key, channel=services.channel(client, media_url)
     )
     report: Report = submission.report
     answer = [

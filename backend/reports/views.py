@@ -49,6 +49,32 @@ def media_intake() -> MediaIntake:
     )
 
 
+def submit(
+    data: dict[str, Any],
+    *,
+    payload: Any,
+    files: dict[str, list[bytes]],
+    idempotency_key: str | None,
+    channel: dict[str, Any] | None = None,
+) -> intake.Submission:
+    """The intake with this app's collaborators (routing, media, queue, secret, clock): what every
+    front that takes a report calls — the API, the zone pages, the citizens' site, Open311."""
+    context = deps.current()
+    return intake.submit_report(
+        db_session(),
+        data,
+        payload=payload,
+        files=files,
+        idempotency_key=idempotency_key,
+        router=context.router,
+        media=media_intake(),
+        queue=context.queue,
+        secret_key=context.settings.secret_key,
+        now=utcnow(),
+        channel=channel,
+    )
+
+
 def _report_body() -> tuple[Any, dict[str, list[bytes]]]:
     """The report's JSON as sent, and its files: from a JSON body, or from a multipart body whose
     ``report`` field holds the JSON. Size caps apply before the body is read."""
@@ -84,18 +110,8 @@ def _submit() -> tuple[Any, int, dict[str, str]]:
         data = _CREATE.load(payload)
     except ma.ValidationError as exc:
         raise InvalidFields(errors={"json": exc.messages}) from exc
-    context = deps.current()
-    submission = intake.submit_report(
-        db_session(),
-        data,
-        payload=payload,
-        files=files,
-        idempotency_key=request.headers.get(intake.IDEMPOTENCY_HEADER),
-        router=context.router,
-        media=media_intake(),
-        queue=context.queue,
-        secret_key=context.settings.secret_key,
-        now=utcnow(),
+    submission = submit(
+        data, payload=payload, files=files, idempotency_key=request.headers.get(intake.IDEMPOTENCY_HEADER)
     )
     location = url_for("reports.ReportDetail", reference=submission.report.reference)
     return submission, 201, {"Location": location}
