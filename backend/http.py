@@ -64,8 +64,11 @@ class JSONProvider(DefaultJSONProvider):
         options = self._OPTIONS | (orjson.OPT_INDENT_2 if self._app.debug else 0)
         try:
             return orjson.dumps(obj, default=self.default, option=options)
-        except orjson.JSONEncodeError:  # an integer beyond 64 bits (echoed input): the standard library writes it
-            return super().dumps(obj).encode()
+        except orjson.JSONEncodeError:
+            # An integer beyond 64 bits (echoed input), or text holding a lone surrogate (stored before
+            # it was refused at the door): the standard library writes both, escaped to ASCII, so a
+            # row never becomes unreadable.
+            return super().dumps(obj, ensure_ascii=True).encode()
 
 
 # Reasons (a list of sentences), or fields nested as the input nests, down to their reasons.
@@ -109,24 +112,42 @@ class UnsupportedMediaType(DomainError):
 
 
 class NulCharacter(InvalidFields):
-    message = "The request holds a NUL character (\\u0000): no field accepts one."
+    message = (
+        "The request holds text no field accepts: a NUL character (\\u0000), or a lone UTF-16 "
+        "surrogate (\\ud800-\\udfff, not a character)."
+    )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "contains a NUL character"
+    if _SURROGATE.search(text):
+        return "is not valid Unicode (a lone surrogate)"
+    return None
 
 
 def refuse_nul(data: Any, location: str) -> Any:
     """``data`` (decoded JSON, query or form fields) if none of its strings, keys included, holds
-    a NUL character; :class:`NulCharacter` naming each place otherwise. No field needs one, and
-    PostgreSQL cannot store one: caught here, it is a clear 422 instead of a database error."""
+    a NUL character or a lone surrogate; :class:`NulCharacter` naming each place otherwise. No field
+    needs either; PostgreSQL cannot store a NUL, and no encoder can write a surrogate (a stored one
+    would break every later read of the row): caught here, each is a clear 422."""
     errors: dict[str, Any] = {}
 
     def walk(value: Any, where: dict[str, Any], name: str) -> None:
         if isinstance(value, str):
-            if "\x00" in value:
-                where[name] = ["contains a NUL character"]
+            problem = _text_problem(value)
+            if problem:
+                where[name] = [problem]
         elif isinstance(value, dict):
             inner: dict[str, Any] = {}
             for key, item in value.items():
-                if "\x00" in str(key):
-                    inner[str(key).replace("\x00", "\\u0000")] = ["a field name contains a NUL character"]
+                problem = _text_problem(str(key))
+                if problem:
+                    shown = _SURROGATE.sub("\ufffd", str(key).replace("\x00", "\\u0000"))
+                    inner[shown] = [f"a field name {problem}"]
                 else:
                     walk(item, inner, str(key))
             if inner:
@@ -148,9 +169,14 @@ def _fields(multidict: Any) -> dict[str, Any]:
     return {name: values[0] if len(values) == 1 else values for name, values in multidict.lists()}
 
 
+_BAD_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_BAD_ESCAPE_BYTES = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
 def _refuse_nul_in_json(text: str | bytes) -> bool:
-    # JSON carries a NUL only as the escape \u0000: most bodies are cleared without a walk.
-    return ("\\u0000" if isinstance(text, str) else b"\\u0000") in text
+    # JSON carries a NUL or a surrogate only as an escape (\u0000, \ud800…): most bodies are cleared
+    # without a walk. A well-formed pair (an emoji written escaped) is walked, and passes.
+    return bool((_BAD_ESCAPE if isinstance(text, str) else _BAD_ESCAPE_BYTES).search(text))
 
 
 # No request of this API nests deeper; a deeper one would only exhaust the stack of what reads it.

@@ -212,3 +212,52 @@ def test_json_nested_too_deep_is_a_400_not_a_stack_overflow(client, session, url
     assert_envelope(response, 400, "invalid_json")
     assert "nested deeper than 32 levels" in response.get_json()["errors"]["json"][0]
     assert session.scalar(select(func.count()).select_from(Report)) == 0
+
+
+def test_a_lone_surrogate_is_refused_on_its_field_and_a_stored_one_never_breaks_a_read(client, session):
+    """Issue 17, item 2: "\\udc00" (a lone UTF-16 surrogate, valid in JSON's escapes, not a character)
+    was stored, and every later read of its report was a 500."""
+    from sqlalchemy import select
+
+    from backend.reports.models import Report
+    from tests.factories import bearer_for, make_agent, report_payload, submit
+
+    raw = json.dumps(report_payload(description="\udc00 trou", reporter={"name": "A\ud800wa"}))
+    refused = client.post("/api/v1/reports", data=raw, content_type="application/json")
+    body = assert_envelope(refused, 422, "validation_error")
+    assert body["errors"] == {
+        "json": {
+            "description": ["is not valid Unicode (a lone surrogate)"],
+            "reporter": {"name": ["is not valid Unicode (a lone surrogate)"]},
+        }
+    }
+    emoji = client.post(
+        "/api/v1/reports",
+        data=json.dumps(report_payload(description="Trou \U0001f573 profond")),  # a pair, escaped: fine
+        content_type="application/json",
+    )
+    assert emoji.status_code == 201
+    agent = bearer_for(session, make_agent(session, "agent.dvd@seinesaintdenis.fr", directorate="DVD"))
+    reference = submit(client, report_payload()).get_json()["reference"]
+    note = client.post(
+        f"/api/v1/triage/reports/{reference}/notes",
+        data=json.dumps({"note": "\udc00 note", "public": False, "version": 1}),
+        content_type="application/json",
+        headers=agent,
+    )
+    assert note.status_code == 422
+    # One stored before this fix (JSON columns keep it, escaped): reads still answer.
+    from backend.db import utcnow
+    from backend.reports.models import ReportEvent
+
+    report = session.scalar(select(Report).where(Report.id == int(reference[-6:])))
+    session.add(
+        ReportEvent(
+            report_id=report.id, kind="note", at=utcnow(), actor_type="agent", public=True, data={"note": "\udc00 note"}
+        )
+    )
+    session.commit()
+    for url, headers in ((f"/api/v1/triage/reports/{reference}", agent), (f"/api/v1/reports/{reference}", {})):
+        read = client.get(url, headers=headers)
+        assert read.status_code == 200, url
+        assert "\udc00 note" in [event.get("note") for event in json.loads(read.data)["timeline"]]

@@ -368,3 +368,24 @@ def test_posts_are_rate_limited_per_key(client, key):
     statuses = [client.post(f"{BASE}/requests.json", data=pothole(key, lat="x")).status_code for _ in range(31)]
     assert statuses[:30] == [400] * 30
     assert statuses[30] == 429
+
+
+def test_a_stored_control_character_or_surrogate_never_breaks_a_document(client, session, key):
+    reference = client.post(f"{BASE}/requests.json", data=pothole(key)).get_json()[0]["service_request_id"]
+    session.add(
+        ReportEvent(
+            report_id=int(reference[-6:]),
+            kind="note",
+            at=utcnow(),
+            actor_type="agent",
+            public=True,
+            data={"note": "bip\x07 \udc00 fin"},
+        )
+    )
+    session.commit()
+    document = xml(client.get(f"{BASE}/requests/{reference}.xml"))
+    assert document.find("request/status_notes").text == "bip\ufffd \ufffd fin"
+    assert client.get(f"{BASE}/requests/{reference}.json").status_code == 200
+    page = client.get(f"/suivi/{reference}")
+    assert page.status_code == 200
+    assert "bip" in page.get_data(as_text=True)

@@ -3,6 +3,7 @@ each resource written as the spec's XML or as its JSON (lists as bare top-level 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,10 @@ CLOSED_STATUSES = ("resolved", "rejected", "duplicate", "referred")
 LOCAL_TIME = ZoneInfo("Europe/Paris")
 XML_TYPE = "text/xml; charset=utf-8"
 JSON_TYPE = "application/json"
+
+# What XML 1.0 cannot hold (control characters, lone surrogates, U+FFFE/U+FFFF): written as U+FFFD,
+# so that a stored oddity never makes a document no parser reads.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 # The element each list's items take in XML (the spec's names).
 ITEMS = {
@@ -77,7 +82,7 @@ def _value(element: ElementTree.Element, key: str, value: Any) -> None:
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     else:
-        element.text = str(value)
+        element.text = _NOT_XML.sub("\ufffd", str(value))
 
 
 class BadRequest(ValueError):

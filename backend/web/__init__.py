@@ -190,8 +190,10 @@ def pages_blueprint(name: str, import_name: str, **options: Any) -> Blueprint:
 
 
 def page(template: str, status: int = 200, **context: Any) -> Response:
-    """A rendered page (HTML, UTF-8)."""
-    return Response(render_template(template, **context), status=status, mimetype="text/html")
+    """A rendered page (HTML, UTF-8; a lone surrogate stored somewhere is written as U+FFFD rather
+    than making the page a 500)."""
+    body = render_template(template, **context).encode("utf-8", "replace")
+    return Response(body, status=status, mimetype="text/html")
 
 
 def error_page(status: int, title: str | None = None, message: str | None = None) -> Response:
