@@ -6,7 +6,7 @@ from flask import Flask, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import cli, deps, health, http, logs, web
+from backend import cli, deps, health, http, logs, pagination, web
 from backend.citizens.pages import blp as citizens_blp
 from backend.config import Settings
 from backend.db import Database
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     """
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level, settings.log_json)
+    pagination.set_signing_key(settings.secret_key)
 
     app = Flask(__name__, instance_path=str(settings.instance_path), static_folder=None)
     app.json = http.JSONProvider(app)

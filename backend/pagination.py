@@ -1,12 +1,17 @@
-"""Keyset pagination: opaque cursors over an ordered key, and bounded pages."""
+"""Keyset pagination: opaque cursors over an ordered key, and bounded pages.
+
+Cursors are signed (HMAC with the server's secret, set once by the app factory): a cursor this
+service did not issue is refused before anything of it is read, whatever it holds."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from backend.db import INT_MAX, INT_MIN
@@ -28,17 +33,37 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
+# The signing key: every process of a deployment shares SECRET_KEY, so a cursor from one instance
+# works on another. Set by the app factory (``set_signing_key``); a fixed one until then.
+_SIGNING = {"key": b"signal93-cursors"}
+TAG_LENGTH = 16
+MAX_CURSOR = 1000
+
+
+def set_signing_key(secret_key: str) -> None:
+    _SIGNING["key"] = hashlib.sha256(b"signal93-cursor\0" + secret_key.encode()).digest()
+
+
+def _tag(body: str) -> str:
+    digest = hmac.new(_SIGNING["key"], body.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:TAG_LENGTH]
+
+
 def encode_cursor(key: list[Any]) -> str:
     raw = json.dumps(key, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    body = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return f"{body}.{_tag(body)}"
 
 
 def decode_cursor(cursor: str, kinds: tuple[Any, ...]) -> list[Any]:
     """The key a cursor stands for, one value per kind (``int``, ``str``, :data:`DATETIME`, or a
     tuple of them, ``None`` included to allow null); :class:`InvalidQuery` if it was not made by
     us: a forged cursor never reaches the database with a value of the wrong type or range."""
+    body, _, tag = cursor.partition(".")
+    if len(cursor) > MAX_CURSOR or not hmac.compare_digest(tag.encode(), _tag(body).encode()):
+        raise _invalid_cursor()
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         key = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         key = None
@@ -60,8 +85,11 @@ def _cursor_value(value: Any, kind: Any) -> Any:
             moment = datetime.fromisoformat(value)
         except ValueError:
             raise _invalid_cursor() from None
-        if moment.tzinfo is not None:
-            return moment
+        if moment.tzinfo is not None and 1900 <= moment.year <= 9000:
+            try:
+                return moment.astimezone(UTC)  # 0001-01-01T00:00+14:00 has no UTC time: refused
+            except OverflowError:
+                raise _invalid_cursor() from None
     raise _invalid_cursor()
 
 

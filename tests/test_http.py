@@ -261,3 +261,44 @@ def test_a_lone_surrogate_is_refused_on_its_field_and_a_stored_one_never_breaks_
         read = client.get(url, headers=headers)
         assert read.status_code == 200, url
         assert "\udc00 note" in [event.get("note") for event in json.loads(read.data)["timeline"]]
+
+
+@pytest.mark.parametrize(
+    ("moment", "signed"),
+    [
+        ("0001-01-01T00:00+14:00", False),
+        ("9999-12-31T23:59:59-14:00", False),
+        ("2026-11-28T10:00+00:00", False),  # a plausible key, but not issued here
+        ("0001-01-01T00:00+14:00", True),
+        ("9999-12-31T23:59:59-14:00", True),
+    ],
+)
+def test_forged_cursors_are_422s_whatever_they_hold(client, session, moment, signed):
+    """Issue 17, item 3: extreme dates in a forged cursor were a 500 (OverflowError). Cursors are
+    now signed: one this service did not issue is refused before it is read; and a signed one with
+    a date no database holds (a test signs it with the app's key) is refused too."""
+    from backend.pagination import encode_cursor
+    from tests.factories import bearer_for, make_agent
+
+    agent = bearer_for(session, make_agent(session, "agent.dvd@seinesaintdenis.fr", directorate="DVD"))
+    cursor = encode_cursor([moment, 1]) if signed else _cursor(moment, 1)
+    for url in (
+        f"/api/v1/reports?cursor={cursor}",
+        f"/api/v1/triage/reports?cursor={cursor}",
+        f"/api/v1/triage/reports?sort=oldest&cursor={cursor}",
+        f"/api/v1/triage/reports?sort=due&cursor={cursor}",
+    ):
+        assert_envelope(client.get(url, headers=agent), 422, "invalid_cursor")
+
+
+def test_a_cursor_issued_here_pages_on(client):
+    from tests.factories import report_payload, submit
+
+    for _ in range(3):
+        submit(client, report_payload())
+    first = client.get("/api/v1/reports?limit=2").get_json()
+    assert "." in first["next_cursor"]  # signed
+    second = client.get(f"/api/v1/reports?limit=2&cursor={first['next_cursor']}").get_json()
+    assert len(second["items"]) == 1
+    tampered = first["next_cursor"][:-1] + ("A" if first["next_cursor"][-1] != "A" else "B")
+    assert_envelope(client.get(f"/api/v1/reports?cursor={tampered}"), 422, "invalid_cursor")
