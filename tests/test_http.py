@@ -302,3 +302,18 @@ def test_a_cursor_issued_here_pages_on(client):
     assert len(second["items"]) == 1
     tampered = first["next_cursor"][:-1] + ("A" if first["next_cursor"][-1] != "A" else "B")
     assert_envelope(client.get(f"/api/v1/reports?cursor={tampered}"), 422, "invalid_cursor")
+
+
+def test_the_one_csv_rule_covers_every_dangerous_start_and_nothing_else():
+    import csv
+    import io
+
+    from backend.spreadsheets import SafeWriter, safe_cell
+
+    for text in ("=1", "+1", "-1+1", "@A1", "\t=1", "\r=1"):
+        assert safe_cell(text) == "'" + text
+    for value in ("Trou", " =1", "1-1", -3, 2.5, None):
+        assert safe_cell(value) == value
+    buffer = io.StringIO()
+    SafeWriter(buffer).writerow(["=cmd", -1, "ok"])
+    assert next(csv.reader(io.StringIO(buffer.getvalue()))) == ["'=cmd", "-1", "ok"]

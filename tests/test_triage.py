@@ -258,6 +258,22 @@ def test_the_queue_exports_as_csv(client, dvd):
     assert "awa@example.org" not in response.get_data(as_text=True)  # no contact in the export
 
 
+def test_no_cell_of_the_export_is_a_formula_a_spreadsheet_would_run(client, dvd):
+    """Issue 17, item 4: OWASP's whole rule (=, +, -, @, tab, carriage return), not half of it."""
+    import csv
+    import io
+
+    attacks = ["\t=1+1", "-2+3+cmd|' /C calc'!A0", '=HYPERLINK("http://x")', "+1", "@SUM(A1)", "\r=1"]
+    for text in attacks:
+        pothole(client, description=text)
+    pothole(client, description="Trou - profond")
+    rows = list(csv.reader(io.StringIO(client.get("/api/v1/triage/reports.csv", headers=dvd).get_data(as_text=True))))
+    descriptions = [row[-1] for row in rows[1:]]
+    assert sorted(descriptions) == sorted(["'" + text for text in attacks] + ["Trou - profond"])
+    latitudes = [float(row[rows[0].index("lat")]) for row in rows[1:]]  # numbers stay numbers
+    assert all(48 < lat < 49.1 for lat in latitudes)
+
+
 def test_a_bad_filter_of_the_export_is_a_422_not_a_broken_download(client, dvd):
     response = client.get("/api/v1/triage/reports.csv?unit=DVD-T99", headers=dvd)
     assert (response.status_code, response.get_json()["code"]) == (422, "unknown_unit")

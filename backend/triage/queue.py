@@ -6,7 +6,6 @@ with bound parameters, then reused: building a statement costs more than running
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from backend.errors import InvalidQuery
 from backend.media.models import Media
 from backend.pagination import DATETIME, Page, decode_cursor, paginate
 from backend.reports.models import OPEN_STATUSES, PRIORITY_NAMES, Report, format_reference
+from backend.spreadsheets import SafeWriter
 
 SORTS = {
     # name: (column, descending)
@@ -270,7 +270,7 @@ def queue_csv(
         # A transaction of its own: streaming (yield_per) needs one on PostgreSQL.
         with database.session() as reader:
             buffer = io.StringIO()
-            writer = csv.writer(buffer)
+            writer = SafeWriter(buffer)
             writer.writerow(CSV_COLUMNS)
             for row in reader.execute(query):
                 writer.writerow(_csv_values(row))

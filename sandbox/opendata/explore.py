@@ -5,7 +5,6 @@ the portal's bounds: ``limit`` up to 100 (10 by default), ``offset + limit`` up 
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from backend.spreadsheets import SafeWriter
 from sandbox.opendata.odsql import OdsqlError, Query, compile_query
 
 DEFAULT_LIMIT = 10
@@ -169,7 +169,7 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
 
 def _csv(batches, columns, points, request: ExportRequest) -> Iterator[bytes]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=request.delimiter, lineterminator="\n")
+    writer = SafeWriter(buffer, delimiter=request.delimiter, lineterminator="\n")
     writer.writerow(columns)
     yield ("\ufeff" if request.with_bom else "").encode() + buffer.getvalue().encode()
     for batch in batches:
