@@ -85,3 +85,15 @@ def test_a_rule_change_applies_to_new_reports(client, admin):
     )
     body = submit(client, report_payload("debordement-avaloir", at=AULNAY)).get_json()
     assert body["routing"]["message"] == "Transmis à l'assainissement, territoire Paris Terres d'Envol."
+
+
+def test_the_last_active_admin_cannot_disable_or_demote_themself(app, client, admin):
+    """Issue 17, item 8: then no admin would exist until someone used the command line."""
+    me = next(a for a in client.get("/api/v1/admin/agents", headers=admin).get_json()["items"] if a["role"] == "admin")
+    for change, field in (({"active": False}, "active"), ({"role": "supervisor"}, "role")):
+        refused = client.patch(f"/api/v1/admin/agents/{me['id']}", json=change, headers=admin)
+        assert (refused.status_code, refused.get_json()["code"]) == (409, "last_admin")
+        assert refused.get_json()["errors"] == {"json": {field: ["last active admin"]}}
+    create(app, "relais@seinesaintdenis.fr", directorate="DEA", role="admin")
+    stepped_down = client.patch(f"/api/v1/admin/agents/{me['id']}", json={"role": "supervisor"}, headers=admin)
+    assert stepped_down.status_code == 200

@@ -9,8 +9,14 @@ from sqlalchemy.orm import Session
 
 from backend.directory import agents
 from backend.directory.models import ROLES, Agent, Category, Unit
-from backend.errors import InvalidFields, NotFound
+from backend.errors import DomainError, InvalidFields, NotFound
 from backend.revision import bump_revision
+
+
+class LastAdmin(DomainError):
+    code = "last_admin"
+    status = 409
+    message = "This is the last active admin: make another agent admin first."
 
 
 def list_agents(session: Session) -> list[Agent]:
@@ -30,6 +36,13 @@ def update_agent(session: Session, agent_id: int, changes: dict[str, Any]) -> Ag
             if unit is None or unit.directorate_id != agent.directorate_id:
                 raise InvalidFields(errors={"json": {"unit": ["unknown unit of the agent's directorate"]}})
         agent.unit_id = unit.id if unit else None
+    stays_admin = changes.get("role", agent.role) == "admin" and changes.get("active", agent.active)
+    if agent.role == "admin" and agent.active and not stays_admin:
+        others = session.scalar(
+            select(Agent.id).where(Agent.role == "admin", Agent.active.is_(True), Agent.id != agent.id).limit(1)
+        )
+        if others is None:  # nobody could manage the agents any more (until someone used the CLI)
+            raise LastAdmin(errors={"json": {"active" if "active" in changes else "role": ["last active admin"]}})
     for field in ("role", "active"):
         if field in changes:
             setattr(agent, field, changes[field])

@@ -132,7 +132,7 @@ class AdminAgents(MethodView):
 
 @admin_blp.route(f"/admin/agents/<{ID}:agent_id>")
 class AdminAgent(MethodView):
-    @admin_blp.operation("updateAgent", agents.AdminsOnly, NotFound)
+    @admin_blp.operation("updateAgent", agents.AdminsOnly, NotFound, admin.LastAdmin)
     @json_body()
     @admin_blp.arguments(schemas.AgentUpdateSchema(), example={"role": "supervisor", "unit": "DVD-T8"})
     @admin_blp.response(200, schemas.AgentOutSchema)
