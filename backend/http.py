@@ -416,6 +416,11 @@ def install(app: Flask) -> None:
                 session.close()
         response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if "Authorization" in request.headers or g.get("private_response"):
+            # An answer an Authorization header changes (an agent's queue, a reporter's view) or that
+            # carries a secret (a new token, a new key): never stored by a cache, never served to another.
+            response.headers["Cache-Control"] = "private, no-store"
+            response.vary.add("Authorization")
         _log_request(response.status_code)
         return response
 
@@ -425,6 +430,12 @@ def install(app: Flask) -> None:
         if session is not None:  # an error escaped before after_request ran
             session.rollback()
             session.close()
+
+
+def private_response() -> None:
+    """Mark this request's answer as carrying a secret or personal data (``Cache-Control:
+    private, no-store``, ``Vary: Authorization``), when no Authorization header says so already."""
+    g.private_response = True
 
 
 def _log_request(status: int) -> None:

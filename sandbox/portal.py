@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from flask_wtf.csrf import CSRFError
 
 from backend import deps
-from backend.http import db_session, read_only
+from backend.http import db_session, private_response, read_only
 from sandbox import limits, services
 from sandbox.models import Event
 
@@ -115,6 +115,7 @@ def register() -> tuple[str, int] | str:
     except services.InvalidRegistration as exc:
         return render_template("register.html", events=events, form=form, errors=exc.errors), 422
     session["team_id"] = team.id
+    private_response()  # the page shows the key
     return render_template("key_created.html", team=team, key=key, row=row, base_url=_base_url()), 201
 
 
@@ -182,6 +183,7 @@ def new_key() -> Response | tuple[str, int]:
     if team is None:
         return redirect(url_for("portal.sign_in"))
     row, key = services.issue_key(db_session(), team, now=_now(), secret=_secret())
+    private_response()  # the page shows the key
     return render_template("key_created.html", team=team, key=key, row=row, base_url=_base_url()), 201
 
 

@@ -317,3 +317,25 @@ def test_the_one_csv_rule_covers_every_dangerous_start_and_nothing_else():
     buffer = io.StringIO()
     SafeWriter(buffer).writerow(["=cmd", -1, "ok"])
     assert next(csv.reader(io.StringIO(buffer.getvalue()))) == ["'=cmd", "-1", "ok"]
+
+
+def test_answers_an_authorization_changes_or_that_carry_a_secret_are_never_cached(client, session):
+    """Issue 17, item 9: Cache-Control: private, no-store and Vary: Authorization."""
+    from tests.factories import make_agent, report_payload, submit
+
+    make_agent(session, "agent.dvd@seinesaintdenis.fr", directorate="DVD")
+    signed_in = client.post(
+        "/api/v1/auth/tokens",
+        json={"email": "agent.dvd@seinesaintdenis.fr", "password": "correct horse battery staple"},
+    )
+    assert signed_in.status_code == 201
+    created = submit(client, report_payload()).get_json()
+    mine = client.get(
+        f"/api/v1/reports/{created['reference']}", headers={"Authorization": f"Reporter {created['reporter_token']}"}
+    )
+    queue = client.get("/api/v1/triage/reports", headers={"Authorization": f"Bearer {signed_in.get_json()['token']}"})
+    for answer in (signed_in, mine, queue):
+        assert answer.headers["Cache-Control"] == "private, no-store"
+        assert "Authorization" in answer.headers["Vary"]
+    public = client.get(f"/api/v1/reports/{created['reference']}")
+    assert "no-store" not in public.headers.get("Cache-Control", "")

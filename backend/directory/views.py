@@ -10,7 +10,7 @@ from backend.db import utcnow
 from backend.directory import admin, agents, schemas, services
 from backend.directory.auth import current_admin, current_agent
 from backend.errors import NotFound
-from backend.http import ID, Blueprint, db_session, json_body, read_only
+from backend.http import ID, Blueprint, db_session, json_body, private_response, read_only
 
 blp = Blueprint("catalog", __name__, description="Programs, categories and the directorates that handle them")
 
@@ -75,6 +75,7 @@ class Tokens(MethodView):
     )
     def post(self, data):
         """Sign in: e-mail and password for a bearer token (valid 12 hours)"""
+        private_response()
         agent, token, expires_at = agents.issue_token(
             db_session(),
             email=data["email"],

@@ -47,6 +47,8 @@ def test_home_page_explains_datasets_quick_start_limits_and_docs(sandbox, event)
 def test_registration_shows_the_key_once_with_a_curl_line_that_works(sandbox, event, session):
     page = register(sandbox, event)
     assert page.status_code == 201
+    assert page.headers["Cache-Control"] == "private, no-store"  # the page shows a secret
+    assert "Authorization" in page.headers["Vary"]
     html = page.get_data(as_text=True)
     key = re.search(r'<code id="api-key">(s93_\w+)</code>', html).group(1)
     assert f"Apikey {key}" in html
