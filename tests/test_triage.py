@@ -414,3 +414,13 @@ def test_every_queue_item_is_what_its_declared_schema_says(client, dvd, session)
     for item in items:
         assert schema.validate(item) == {}
         assert set(item) == set(schema.fields)
+
+
+def test_the_assigned_filter_tells_no_one_who_works_in_another_directorate(client, dvd, dea):
+    """Issue 17, item 13: an unknown e-mail and another directorate's agent look the same."""
+    foreign = client.get("/api/v1/triage/reports?assigned=agent.dea@seinesaintdenis.fr", headers=dvd)
+    unknown = client.get("/api/v1/triage/reports?assigned=personne@seinesaintdenis.fr", headers=dvd)
+    assert (foreign.status_code, foreign.get_json()) == (unknown.status_code, unknown.get_json())
+    assert foreign.get_json()["code"] == "unknown_agent"
+    colleague = client.get("/api/v1/triage/reports?assigned=agent.dvd@seinesaintdenis.fr", headers=dvd)
+    assert colleague.status_code == 200

@@ -186,10 +186,13 @@ def _queue_filters(
     elif assigned == "nobody":
         apply("unassigned")
     elif assigned:
-        assignee = session.scalar(select(Agent.id).where(Agent.email == assigned.strip().lower()))
-        if assignee is None:
+        found = session.execute(
+            select(Agent.id, Agent.directorate_id).where(Agent.email == assigned.strip().lower())
+        ).first()
+        # Another directorate's agent answers as an unknown one: the filter tells no one who works where.
+        if found is None or not agent.sees_directorate(found.directorate_id):
             raise InvalidQuery("assigned", "me, nobody, or an agent's e-mail", code="unknown_agent")
-        apply("assigned", assigned=assignee)
+        apply("assigned", assigned=found.id)
     if filters.get("commune"):
         apply("commune", commune=filters["commune"])
     if filters.get("bbox"):
