@@ -155,13 +155,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
 
 def _sign_in_throttle(settings: Settings) -> Throttle:
-    """Failed sign-ins: 5 per account and 20 per address in 15 minutes (Redis or memory)."""
+    """Failed sign-ins (Redis or memory): per address and account 5 a minute, 10 in 15 minutes, 20
+    an hour; per address, 100 an hour whatever the account."""
     from limits import parse
     from limits.storage import storage_from_string
     from limits.strategies import MovingWindowRateLimiter
 
     storage = storage_from_string(settings.redis_url or "memory://")
-    return Throttle(MovingWindowRateLimiter(storage), parse("5/15 minutes"), parse("20/15 minutes"))
+    return Throttle(
+        MovingWindowRateLimiter(storage),
+        per_pair=(parse("5/minute"), parse("10/15 minutes"), parse("20/hour")),
+        per_address=parse("100/hour"),
+    )
 
 
 def inline_queue(app: Flask) -> InlineQueue:

@@ -112,22 +112,32 @@ def set_active(session: Session, email: str, active: bool) -> Agent:
 
 @dataclass
 class Throttle:
-    """Failed sign-ins per account and per address, counted by the ``limits`` library."""
+    """Failed sign-ins, counted by the ``limits`` library, to slow the guesser and never the
+    account's holder: per address and account, in widening windows (a few tries a minute, then
+    fewer an hour: each wave waits longer), and per address across accounts (an office behind one
+    address has room). There is no lock on the account itself: a sign-in from an address that has
+    not failed is never refused."""
 
     limiter: Any  # limits.strategies.MovingWindowRateLimiter
-    per_account: Any  # limits.RateLimitItem
+    per_pair: tuple[Any, ...]  # limits.RateLimitItem, narrowest window first
     per_address: Any
 
+    def _windows(self, email: str, address: str) -> list[tuple[Any, str]]:
+        pair = f"pair:{address}:{email}"
+        return [(item, pair) for item in self.per_pair] + [(self.per_address, f"address:{address}")]
+
     def check(self, email: str, address: str) -> None:
-        for item, who in ((self.per_account, f"account:{email}"), (self.per_address, f"address:{address}")):
+        waits = []
+        for item, who in self._windows(email, address):
             if not self.limiter.test(item, "signal93-sign-in", who):
                 reset, _ = self.limiter.get_window_stats(item, "signal93-sign-in", who)
-                wait = max(1, int(reset - datetime.now().timestamp()))  # noqa: DTZ005 (epoch seconds)
-                raise TooManyAttempts(headers={"Retry-After": str(wait)})
+                waits.append(max(1, int(reset - datetime.now().timestamp())))  # noqa: DTZ005 (epoch seconds)
+        if waits:
+            raise TooManyAttempts(headers={"Retry-After": str(max(waits))})
 
     def failed(self, email: str, address: str) -> None:
-        self.limiter.hit(self.per_account, "signal93-sign-in", f"account:{email}")
-        self.limiter.hit(self.per_address, "signal93-sign-in", f"address:{address}")
+        for item, who in self._windows(email, address):
+            self.limiter.hit(item, "signal93-sign-in", who)
 
 
 def issue_token(
