@@ -127,7 +127,8 @@ def sign_in() -> str:
     links = services.create_sign_in_links(db_session(), email, now=_now())
     mailer = current_app.extensions["sandbox.mailer"]
     for team, token in links:
-        link = f"{_base_url()}{url_for('portal.follow_link', token=token)}"
+        # url_for knows where the sandbox is mounted (its script root, /sandbox): only the host is added.
+        link = deps.core().settings.public_base_url + url_for("portal.follow_link", token=token)
         mailer.send(
             team.contact_email,
             "Votre lien de connexion au bac à sable Signal93",

@@ -77,30 +77,39 @@ def test_registration_errors_are_shown_on_the_form_in_french(sandbox, event, ses
 
 
 def test_sign_in_link_arrives_by_mail_works_once_and_opens_the_team_page(
-    settings, database, session, team_key, smtp_server
+    app, settings, database, session, team_key, smtp_server
 ):
+    """Through wsgi.py's shape (the backend, the sandbox mounted at /sandbox), following the very link
+    the e-mail holds: it once read …/sandbox/sandbox/connexion/… (issue 17, item 1)."""
+    from urllib.parse import urlsplit
+
+    from sandbox.app import mount
+
     url, box = smtp_server
-    app = create_sandbox_app(settings, database=database, mailer=SmtpMailer(url))
+    mount(app, create_sandbox_app(settings, database=database, mailer=SmtpMailer(url)))
     client = app.test_client()
-    token = csrf_token(client.get("/connexion").get_data(as_text=True))
-    answer = client.post("/connexion", data={"csrf_token": token, "contact_email": "equipe@example.org"})
+    token = csrf_token(client.get("/sandbox/connexion").get_data(as_text=True))
+    answer = client.post("/sandbox/connexion", data={"csrf_token": token, "contact_email": "equipe@example.org"})
     assert "un lien de connexion vient de lui être envoyé" in answer.get_data(as_text=True)
     assert len(box.messages) == 1
     message = box.messages[0]
     assert message["To"] == "equipe@example.org"
     assert "lien de connexion" in message["Subject"]
-    link = re.search(r"http://signal93\.test/sandbox(/connexion/\S+)", message.get_content()).group(1)
+    link = re.search(r"http://signal93\.test/\S+", message.get_content()).group(0)
+    assert urlsplit(link).path.startswith("/sandbox/connexion/")
+    path = urlsplit(link).path
 
     fresh = app.test_client()
-    confirm = fresh.get(link)  # what a mail scanner would fetch too: it uses nothing up
+    confirm = fresh.get(path)  # what a mail scanner would fetch too: it uses nothing up
     assert confirm.status_code == 200
-    assert fresh.get(link).status_code == 200
-    followed = fresh.post(link, data={"csrf_token": csrf_token(confirm.get_data(as_text=True))})
+    assert fresh.get(path).status_code == 200
+    followed = fresh.post(path, data={"csrf_token": csrf_token(confirm.get_data(as_text=True))})
     assert followed.status_code == 302
-    team_page = fresh.get("/equipe").get_data(as_text=True)
+    assert followed.headers["Location"] == "/sandbox/equipe"
+    team_page = fresh.get("/sandbox/equipe").get_data(as_text=True)
     assert "Équipe Les Vigies" in team_page
     assert team_key[1][:12] in team_page
-    assert fresh.get(link).status_code == 400  # single use
+    assert fresh.get(path).status_code == 400  # single use
 
 
 def test_unknown_address_gets_the_same_answer_and_no_mail(sandbox, team_key, smtp_server, settings, database):
