@@ -168,7 +168,11 @@ def test_a_street_pothole_is_referred_with_its_message(client, key):
     assert (request["status"], request["agency_responsible"]) == ("closed", "Commune de Noisy-le-Sec")
 
 
-def test_multivaluelist_attributes_and_photos_as_media(client, session, key):
+def test_multivaluelist_attributes_and_photos_as_media(app, client, session, key):
+    from backend.app import inline_queue
+    from tests.factories import use_queue
+
+    use_queue(app, inline_queue(app))  # the photo's derivatives made at once, whatever the pass
     lon, lat = ON_RD932_PANTIN
     form = {"api_key": key, "service_code": "trottoir-degrade", "lat": str(lat), "long": str(lon)}
     data = form | {"attribute[genes][]": ["pietons", "pmr"]}
