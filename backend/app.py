@@ -6,7 +6,7 @@ from flask import Flask, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import cli, deps, health, http, logs, pagination, web
+from backend import cli, deps, health, http, logs, pagination, ratelimits, web
 from backend.citizens.pages import blp as citizens_blp
 from backend.config import Settings
 from backend.db import Database
@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
 
     http.install(app)
+    ratelimits.install(app, settings.redis_url or "memory://")
     api = http.Api(
         app,
         ContractPlugin(

@@ -56,6 +56,9 @@ class Settings:
     # A background for the web fronts' maps, such as the IGN plan
     # (https://data.geopf.fr/wmts?…&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}); none: our own outlines only.
     map_tile_url: str | None = None
+    # What anyone may send without an account, per address (limits' syntax, ";" between windows).
+    intake_rate_limit: str = "20 per minute;200 per hour"
+    support_rate_limit: str = "30 per minute;300 per hour"
     # The jurisdiction_id the Open311 API answers to (any other is a 404).
     open311_jurisdiction: str = "seine-saint-denis.fr"
     map_tile_attribution: str = ""
@@ -132,6 +135,20 @@ class Settings:
             if tiles.scheme != "https" or not tiles.netloc or not all(p in map_tile_url for p in ("{z}", "{x}", "{y}")):
                 problems["MAP_TILE_URL"] = "must be an https URL with {z}, {x} and {y} placeholders"
 
+        rate_limits = {}
+        for name, default in (
+            ("INTAKE_RATE_LIMIT", "20 per minute;200 per hour"),
+            ("SUPPORT_RATE_LIMIT", "30 per minute;300 per hour"),
+        ):
+            value = get(name) or default
+            try:
+                from limits import parse_many
+
+                parse_many(value)
+            except ValueError:
+                problems[name] = "must be limits like '20 per minute;200 per hour'"
+            rate_limits[name] = value
+
         smtp_url = get("SMTP_URL")
         if smtp_url is not None:
             smtp = urlsplit(smtp_url)
@@ -184,6 +201,8 @@ class Settings:
             opendata_build_hours=opendata_build_hours,
             map_tile_url=map_tile_url,
             open311_jurisdiction=get("OPEN311_JURISDICTION") or "seine-saint-denis.fr",
+            intake_rate_limit=rate_limits["INTAKE_RATE_LIMIT"],
+            support_rate_limit=rate_limits["SUPPORT_RATE_LIMIT"],
             map_tile_attribution=get("MAP_TILE_ATTRIBUTION") or "",
             log_level=log_level,
             log_json=log_format == "json",

@@ -148,6 +148,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         public_base_url="http://signal93.test",
         routing_refresh_seconds=0.0,  # tests change rules and zones, then route at once
         log_json=True,
+        # Tests send many reports from 127.0.0.1; the limits are tested on their own (test_ratelimits.py).
+        intake_rate_limit="100000 per minute",
+        support_rate_limit="100000 per minute",
     )
 
 

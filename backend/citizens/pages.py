@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 from flask import Response, request
 
-from backend import deps, web
+from backend import deps, ratelimits, web
 from backend.citizens import reporting
 from backend.errors import DomainError
 from backend.http import db_session, read_only, uploaded_files
@@ -105,6 +105,7 @@ def report_form(code: str) -> Response:
 
 
 @blp.post("/signaler/<string:code>")
+@ratelimits.intake()
 def submit(code: str) -> Response:
     """The form sent: the report stored through the intake and the answer page (reference, where it
     went and why, what happens next); or the form again, what was typed kept, errors beside their

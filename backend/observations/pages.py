@@ -10,7 +10,7 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, request
 
-from backend import deps, web
+from backend import deps, ratelimits, web
 from backend.db import utcnow
 from backend.errors import DomainError, InvalidFields
 from backend.http import db_session, read_only, uploaded_files
@@ -82,6 +82,7 @@ def zone(slug: str) -> Response:
 
 
 @blp.post("/z/<string:slug>")
+@ratelimits.intake()
 def sight(slug: str) -> Response:
     """A sighting sent from the zone's page: stored through the intake, answered with its
     reference and what happens next, or the form again with the errors beside their fields."""

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, event, false, text
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, event, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import INT_MAX, Base, utcnow
@@ -181,3 +181,7 @@ class Support(Base):
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"))
     client_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime]
+    # Where it came from (a keyed hash of the address, never the address): at most
+    # MAX_COUNTED_PER_ADDRESS supports from one address count on a report.
+    address_hash: Mapped[str | None] = mapped_column(String(64))
+    counted: Mapped[bool] = mapped_column(default=True, server_default=true())

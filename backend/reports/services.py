@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -72,27 +72,47 @@ def add_media(
     return AddedMedia(report, media.attach(session, report.id, uploads))
 
 
-def add_support(session: Session, reference: str, client_id: str, now: datetime) -> tuple[Report, bool]:
-    """Count one "me too" per phone; returns the report and whether this support is new."""
+MAX_COUNTED_PER_ADDRESS = 3
+
+
+def add_support(
+    session: Session, reference: str, client_id: str, now: datetime, address_hash: str | None = None
+) -> tuple[Report, bool]:
+    """Count one "me too" per phone; returns the report and whether this support is new. At most
+    :data:`MAX_COUNTED_PER_ADDRESS` supports from one address (``address_hash``) count on a report:
+    the others are kept, not counted, so a burst from one place cannot lift it in the queue."""
     report = get_report(session, reference)
     if report.status not in OPEN_STATUSES:
         raise ReportClosed()
+    counted = True
+    if address_hash is not None:
+        same_place = session.scalar(
+            select(func.count())
+            .select_from(Support)
+            .where(Support.report_id == report.id, Support.address_hash == address_hash, Support.counted.is_(True))
+        )
+        counted = same_place < MAX_COUNTED_PER_ADDRESS
     savepoint = session.begin_nested()
     try:
-        session.add(Support(report_id=report.id, client_id=client_id, created_at=now))
+        session.add(
+            Support(
+                report_id=report.id, client_id=client_id, created_at=now, address_hash=address_hash, counted=counted
+            )
+        )
         session.flush()
     except IntegrityError:
         savepoint.rollback()
         return report, False
     savepoint.commit()
-    # Counted in SQL, so concurrent supports on two processes add up.
-    session.execute(
-        update(Report)
-        .where(Report.id == report.id)
-        .values(support_count=Report.support_count + 1)
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(report, ["support_count"])
+    if counted:
+        # Counted in SQL, so concurrent supports on two processes add up.
+        session.execute(
+            update(Report)
+            .where(Report.id == report.id)
+            .values(support_count=Report.support_count + 1)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(report, ["support_count"])
     return report, True
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -9,7 +11,7 @@ import marshmallow as ma
 from flask import Response, request, url_for
 from flask.views import MethodView
 
-from backend import deps
+from backend import deps, ratelimits
 from backend.db import utcnow
 from backend.errors import InvalidFields
 from backend.http import (
@@ -119,7 +121,7 @@ def _submit() -> tuple[Any, int, dict[str, str]]:
 
 @blp.route("/reports")
 class Reports(MethodView):
-    @blp.operation("createReport", *CREATE_ERRORS)
+    @blp.operation("createReport", *CREATE_ERRORS, (429, "rate_limited"))
     @blp.doc(
         requestBody={
             "required": True,
@@ -128,6 +130,7 @@ class Reports(MethodView):
     )
     @blp.response(201, schemas.ReportCreatedSchema, headers=LOCATION)
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    @ratelimits.intake()
     def post(self):
         """Submit a report (JSON)
 
@@ -135,7 +138,8 @@ class Reports(MethodView):
         responsible for it, and stored. Send an `Idempotency-Key` header (or a `client_id`) to retry
         safely: the same request returns the same report. To send photos (or a video) with it, use
         `createReportWithFiles` (`POST /reports/with-files`); this path takes the same multipart body
-        too, for clients written before that operation existed.
+        too, for clients written before that operation existed. Limited per address (429
+        `rate_limited`, with `X-RateLimit-*` and `Retry-After`), in one budget with the web forms.
         """
         return _submit()
 
@@ -159,7 +163,7 @@ class Reports(MethodView):
 
 @blp.route("/reports/with-files")
 class ReportsWithFiles(MethodView):
-    @blp.operation("createReportWithFiles", *CREATE_ERRORS, *UPLOAD_ERRORS)
+    @blp.operation("createReportWithFiles", *CREATE_ERRORS, *UPLOAD_ERRORS, (429, "rate_limited"))
     @blp.doc(
         requestBody={
             "required": True,
@@ -174,6 +178,7 @@ class ReportsWithFiles(MethodView):
     )
     @blp.response(201, schemas.ReportCreatedSchema, headers=LOCATION)
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    @ratelimits.intake()
     def post(self):
         """Submit a report with photos (and a video for Vigies de l'Eau), as multipart
 
@@ -222,14 +227,23 @@ class ReportMedia(MethodView):
 
 @blp.route("/reports/<string:reference>/supports")
 class Supports(MethodView):
-    @blp.operation("supportReport", errors.ReportNotFound, errors.ReportClosed)
+    @blp.operation("supportReport", errors.ReportNotFound, errors.ReportClosed, (429, "rate_limited"))
     @json_body(max_bytes=4 * 1024)
     @blp.arguments(schemas.SupportInSchema(), example={"client_id": "3f2b8c1e-6d4a-4c7e-9b21-0e5d7a9c4f10"})
     @blp.response(201, schemas.SupportOutSchema)
     @blp.alt_response(200, schema=schemas.SupportOutSchema, description="This phone already supported it")
+    @ratelimits.supports()
     def post(self, data, reference: str):
-        """Support a report ("me too"): one support per phone (`client_id`), idempotent"""
-        report, created = services.add_support(db_session(), reference, str(data["client_id"]), utcnow())
+        """Support a report ("me too"): one support per phone (`client_id`), idempotent
+
+        Limited per address and per phone (429 `rate_limited`); at most 3 supports from one
+        address count on one report (more are kept, not counted), so a burst from one place cannot
+        lift a report in the agents' queue.
+        """
+        address = hmac.new(
+            deps.current().settings.secret_key.encode(), (request.remote_addr or "").encode(), hashlib.sha256
+        ).hexdigest()
+        report, created = services.add_support(db_session(), reference, str(data["client_id"]), utcnow(), address)
         return report, 201 if created else 200
 
 
