@@ -159,6 +159,7 @@ def main() -> None:
     url = f"{args.database_url}{'&' if '?' in args.database_url else '?'}options=-csearch_path%3D{schema}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "SIGNAL93_"))}
     env.update(DATABASE_URL=url, SECRET_KEY="b" * 40, SIGNAL93_INSTANCE_PATH=f"/tmp/{schema}", LOG_LEVEL="WARNING")
+    env.update(INTAKE_RATE_LIMIT="100000000 per minute")  # the limiter counts, as in production; never refuses here
     try:
         seeded = subprocess.run(
             [sys.executable, "-m", "flask", "--app", "wsgi", "seed"], cwd=ROOT, env=env, capture_output=True, text=True

@@ -100,8 +100,8 @@ def _reset_seconds(limit: RequestLimit, now: datetime) -> int:
 
 # The headers of every limited answer (documented on each operation).
 HEADERS = {
-    "X-RateLimit-Limit": "Requests allowed in the current window",
-    "X-RateLimit-Remaining": "Requests left in it",
+    "X-RateLimit-Limit": "Requests allowed by the limit closest to running out (the rate, or the daily quota)",
+    "X-RateLimit-Remaining": "Requests left under it",
     "X-RateLimit-Reset": "When it resets (Unix time, seconds)",
     "RateLimit-Policy": "Every limit that applies (IETF RateLimit fields)",
     "RateLimit": "The most relevant limit: remaining requests and seconds to its reset",
@@ -112,11 +112,17 @@ HEADERS = {
 def rate_limit_headers(limiter: Limiter, response: Response) -> Response:
     """X-RateLimit-*, RateLimit-Policy and RateLimit on every limited response; Retry-After on 429.
 
-    The counters shown are those of flask-limiter's most relevant limit (the breached one, else
-    the shortest window): one Redis read, not one per limit. The policy lists every limit.
+    The counters shown are those of the limit closest to running out (the breached one, else the
+    one with the fewest requests left: near the end of a day, the quota, not the per-second rate),
+    as the IETF ``RateLimit`` field does. The policy lists every limit.
     """
-    current = limiter.current_limit
-    if current is None:
+    limits = list(limiter.current_limits)
+    breached = [limit for limit in limits if limit.breached]
+    if breached:
+        current = breached[0]
+    elif limits:
+        current = min(limits, key=lambda limit: (max(0, limit.remaining), limit.reset_at))
+    else:
         return response
     now = datetime.now(UTC)
     reset = _reset_seconds(current, now)

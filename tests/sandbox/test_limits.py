@@ -88,3 +88,14 @@ def test_usage_is_counted_without_a_database_write_per_request(sandbox, sandbox_
     rows = {row.endpoint: row.count for row in session.scalars(select(Usage))}
     assert rows == {"sandbox_catalog.Categories": 4, "sandbox_reports.TestReports": 1}
     assert team.keys[0].last_used_at is not None
+
+
+def test_the_headers_show_the_limit_closest_to_running_out(sandbox, session, team_key):
+    """Issue 17, item 15: X-RateLimit-Remaining showed the rate window while the quota ran out."""
+    team, key = team_key
+    services.set_team_limits(session, team, rate_per_second=None, burst=None, daily_quota=4)
+    session.commit()
+    answers = [sandbox.get("/api/v1/reports", headers=auth(key)) for _ in range(3)]
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["3", "2", "1"]  # the quota's, not the rate's
+    assert answers[-1].headers["X-RateLimit-Limit"] == "4"
+    assert answers[-1].headers["RateLimit"].startswith('"quota";r=1;')
