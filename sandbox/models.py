@@ -50,6 +50,8 @@ class Team(SandboxBase):
     daily_quota: Mapped[int | None]
     terms_accepted_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Bumped at sign-out: every session cookie of the team (a copied one too) stops working.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     event: Mapped[Event] = relationship()
     keys: Mapped[list[ApiKey]] = relationship(back_populates="team", order_by="ApiKey.id")

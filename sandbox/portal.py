@@ -32,14 +32,25 @@ def _base_url() -> str:
 
 
 def _current_team():
+    """The signed-in team, if the session is still its current one (a sign-out ends them all)."""
     team_id = session.get("team_id")
     if team_id is None:
         return None
     try:
-        return services.find_team(db_session(), team_id)
+        team = services.find_team(db_session(), team_id)
     except services.UnknownTeam:
-        session.pop("team_id", None)
+        session.clear()
         return None
+    if session.get("session_version") != team.session_version:
+        session.clear()
+        return None
+    return team
+
+
+def _sign_in(team) -> None:
+    session.clear()
+    session["team_id"] = team.id
+    session["session_version"] = team.session_version
 
 
 @blp.app_errorhandler(CSRFError)
@@ -114,7 +125,7 @@ def register() -> tuple[str, int] | str:
         )
     except services.InvalidRegistration as exc:
         return render_template("register.html", events=events, form=form, errors=exc.errors), 422
-    session["team_id"] = team.id
+    _sign_in(team)
     private_response()  # the page shows the key
     return render_template("key_created.html", team=team, key=key, row=row, base_url=_base_url()), 201
 
@@ -160,8 +171,7 @@ def follow_link(token: str) -> Response | tuple[str, int]:
     team = services.consume_sign_in_link(db_session(), token, now=_now())
     if team is None:
         return _invalid_link()
-    session.clear()
-    session["team_id"] = team.id
+    _sign_in(team)
     return redirect(url_for("portal.team_page"))
 
 
@@ -199,5 +209,9 @@ def revoke_key(prefix: str) -> Response:
 
 @blp.post("/deconnexion")
 def sign_out() -> Response:
+    """Sign out this browser and every copy of its session cookie."""
+    team = _current_team()
+    if team is not None:
+        services.sign_out_everywhere(db_session(), team)
     session.clear()
     return redirect(url_for("portal.index"))

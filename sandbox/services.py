@@ -293,8 +293,19 @@ def consume_sign_in_link(session: Session, token: str, *, now: datetime) -> Team
     if link is None:
         return None
     link.used_at = now
+    # Older links of the team, not used yet, stop working too: only the newest sign-in counts.
+    for older in session.scalars(
+        select(SignInLink).where(SignInLink.team_id == link.team_id, SignInLink.used_at.is_(None))
+    ):
+        older.used_at = now
     session.flush()
     return find_team(session, link.team_id)
+
+
+def sign_out_everywhere(session: Session, team: Team) -> None:
+    """End every session of the team (the browser's, and any copy of its cookie). Flushes."""
+    team.session_version += 1
+    session.flush()
 
 
 # --- usage -----------------------------------------------------------------------------------------

@@ -229,3 +229,27 @@ def test_the_home_page_lists_the_open_datasets_with_links_and_ready_queries(wsgi
     reports = next(command for command in queries if "/signalements/records" in command)
     assert "--data-urlencode 'group_by=commune_name'" in reports
     assert "--data-urlencode \"where=program = 'patrouillage' and received_at >= date'2026-01-01'\"" in reports
+
+
+def test_sign_out_ends_every_copy_of_the_session_and_only_the_newest_link_works(sandbox, session, team_key):
+    """Issue 17, item 7: a copied session cookie still opened the team page after sign-out."""
+    first, second = (
+        services.create_sign_in_links(session, "equipe@example.org", now=datetime.now(UTC))[0][1] for _ in range(2)
+    )
+    session.commit()
+    confirm = sandbox.get(f"/connexion/{second}")
+    assert (
+        sandbox.post(
+            f"/connexion/{second}", data={"csrf_token": csrf_token(confirm.get_data(as_text=True))}
+        ).status_code
+        == 302
+    )
+    assert sandbox.get(f"/connexion/{first}").status_code == 400  # the older link died with the newer one's use
+    cookie = sandbox.get_cookie("signal93_sandbox")
+    copy = sandbox.application.test_client()
+    copy.set_cookie(cookie.key, cookie.value)
+    assert "Équipe Les Vigies" in copy.get("/equipe").get_data(as_text=True)  # the copy works while signed in
+    page = sandbox.get("/equipe").get_data(as_text=True)
+    assert sandbox.post("/deconnexion", data={"csrf_token": csrf_token(page)}).status_code == 302
+    assert copy.get("/equipe").status_code == 302  # to the sign-in page: the copied cookie is dead
+    assert sandbox.get("/equipe").status_code == 302
