@@ -390,3 +390,22 @@ def test_the_trail_is_append_only(client, session):
     session.delete(event)
     with pytest.raises(AppendOnlyError):
         session.flush()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0001-01-01T00:00+14:00", "is not a date any report can have"),
+        ("2099-01-01T00:00+01:00", "is in the future"),
+        ("2020-01-01T00:00+01:00", "is more than 30 days old"),
+        ("2026-11-01T00:00", "must include a time zone offset"),
+    ],
+)
+def test_a_datetime_attribute_follows_observed_at_s_rules(client, value, message):
+    """Issue 17, item 10: a datetime attribute took 0001-01-01T00:00+14:00."""
+    from tests.factories import NOISY_LE_SEC_STREET
+
+    payload = report_payload("odeur", at=NOISY_LE_SEC_STREET, attributes={"depuis": value})
+    answer = submit(client, payload)
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"]["json"]["attributes"]["depuis"] == [message]

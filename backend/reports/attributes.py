@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 STRING_MAX, TEXT_MAX = 200, 4000
+# The same rules as a report's observed_at (reports.intake).
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+MAX_AGE = timedelta(days=30)
 
 
 def validate_attributes(
-    definitions: list[dict[str, Any]], values: dict[str, Any], *, has_photo: bool = False
+    definitions: list[dict[str, Any]],
+    values: dict[str, Any],
+    *,
+    has_photo: bool = False,
+    now: datetime | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Check values against the category's attribute definitions (Open311 datatypes).
 
     A required attribute marked ``photo_may_replace`` (the species of a sighting) may be left out
-    when the report comes with a photo: an agent identifies it from the photo.
+    when the report comes with a photo: an agent identifies it from the photo. A datetime follows
+    ``observed_at``'s rules when ``now`` is given: not in the future, at most 30 days old.
     Returns the cleaned values and the errors by attribute code.
     """
     errors: dict[str, list[str]] = {}
@@ -32,7 +40,7 @@ def validate_attributes(
                     "is required (or send a photo)" if definition.get("photo_may_replace") else "is required"
                 ]
             continue
-        problem = attribute_problem(definition, value)
+        problem = attribute_problem(definition, value, now)
         if problem:
             errors[code] = [problem]
         else:
@@ -40,7 +48,7 @@ def validate_attributes(
     return cleaned, errors
 
 
-def attribute_problem(definition: dict[str, Any], value: Any) -> str | None:
+def attribute_problem(definition: dict[str, Any], value: Any, now: datetime | None = None) -> str | None:
     datatype = definition["datatype"]
     keys = {v["key"] for v in definition.get("values", [])}
     if datatype == "number":
@@ -66,6 +74,14 @@ def attribute_problem(definition: dict[str, Any], value: Any) -> str | None:
             return "must be an ISO 8601 date-time with a time zone"
         if parsed.tzinfo is None:
             return "must include a time zone offset"
+        try:
+            parsed = parsed.astimezone(UTC)  # 0001-01-01T00:00+14:00 has no UTC time
+        except OverflowError:
+            return "is not a date any report can have"
+        if now is not None and parsed > now + MAX_CLOCK_SKEW:
+            return "is in the future"
+        if now is not None and parsed < now - MAX_AGE:
+            return "is more than 30 days old"
     elif datatype == "singlevaluelist":
         if not isinstance(value, str) or value not in keys:
             return "must be one of the allowed values"

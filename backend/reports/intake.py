@@ -22,7 +22,7 @@ from backend.media import images
 from backend.media.services import MAX_PHOTOS, MediaIntake, Upload
 from backend.queue import JobQueue, after_commit
 from backend.reports import statements
-from backend.reports.attributes import validate_attributes
+from backend.reports.attributes import MAX_AGE, MAX_CLOCK_SKEW, validate_attributes
 from backend.reports.errors import (
     IdempotencyConflict,
     InvalidIdempotencyKey,
@@ -37,8 +37,7 @@ from backend.routing.services import Router, RoutingTable
 from backend.zones.models import Zone
 from backend.zones.services import ZoneNotFound, get_zone
 
-MAX_CLOCK_SKEW = timedelta(minutes=5)
-MAX_OBSERVATION_AGE = timedelta(days=30)
+MAX_OBSERVATION_AGE = MAX_AGE
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 200
 # The job that tells a webhook unit of a new report (notifications sit above reports: named, not imported).
@@ -236,7 +235,7 @@ def prepare_report(
         elif observed_at < now - MAX_OBSERVATION_AGE:
             errors["observed_at"] = ["is more than 30 days old"]
     attributes, attribute_errors = validate_attributes(
-        category.attributes, data.get("attributes") or {}, has_photo=has_photo
+        category.attributes, data.get("attributes") or {}, has_photo=has_photo, now=now
     )
     if attribute_errors:
         errors["attributes"] = attribute_errors
