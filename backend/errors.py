@@ -17,10 +17,12 @@ HTTP_CODES: dict[int, str] = {
     410: "gone",
     412: "precondition_failed",
     413: "request_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "validation_error",
     428: "precondition_required",
     429: "rate_limited",
+    431: "headers_too_large",
     500: "internal_error",
     503: "service_unavailable",
 }

@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 import flask_smorest
 import marshmallow as ma
 import orjson
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from marshmallow import missing
 from sqlalchemy.orm import Session
@@ -303,6 +303,26 @@ class RequestTooLarge(DomainError):
         super().__init__(f"The request body is larger than the {limit} bytes allowed.")
 
 
+# The app's own limits on a request's line and headers (the proxy and gunicorn in front are set
+# higher, so that these answer, in the envelope; see the README's production shape).
+MAX_URL_BYTES = 4096
+MAX_HEADER_BYTES = 8192
+# A form's fields other than files, together (the multipart report's JSON included).
+MAX_FORM_FIELDS_BYTES = 1024 * 1024
+
+
+class UriTooLong(DomainError):
+    code = "uri_too_long"
+    status = 414
+    message = f"The request's address (path and query) is longer than the {MAX_URL_BYTES} bytes allowed."
+
+
+class HeadersTooLarge(DomainError):
+    code = "headers_too_large"
+    status = 431
+    message = f"The request's headers are larger than the {MAX_HEADER_BYTES} bytes allowed."
+
+
 class Api(flask_smorest.Api):
     """flask-smorest's Api rendering every HTTP error in the Signal93 envelope, its document
     completed by :class:`backend.openapi.ContractPlugin` (``contract``)."""
@@ -330,6 +350,11 @@ def http_error_response(error: HTTPException) -> Response:
     if isinstance(error, RequestEntityTooLarge) and "message" not in data:
         limit = request.max_content_length
         message = f"The request body is larger than the {limit} bytes allowed."
+        within_body_limit = limit is None or (request.content_length is not None and request.content_length <= limit)
+        if within_body_limit and request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            # The body fits: a form's fields other than files are what is too large.
+            fields_limit = current_app.config.get("MAX_FORM_MEMORY_SIZE")
+            message = f"The form's fields other than files are larger than the {fields_limit} bytes allowed."
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     headers.update(data.get("headers") or {})
     return error_response(status, code, message, errors, headers)
@@ -380,7 +405,8 @@ def read_only(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def install(app: Flask) -> None:
-    """Wire request ids, the body size cap, the commit boundary and request logs into ``app``."""
+    """Wire request ids, the size caps, the commit boundary and request logs into ``app``."""
+    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_FORM_FIELDS_BYTES
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(Exception, handle_unexpected_error)
 
@@ -389,6 +415,10 @@ def install(app: Flask) -> None:
         g.request_started = time.perf_counter()
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        if len(request.environ.get("RAW_URI") or request.full_path) > MAX_URL_BYTES:
+            raise UriTooLong()
+        if sum(len(name) + len(value) + 4 for name, value in request.headers.items()) > MAX_HEADER_BYTES:
+            raise HeadersTooLarge()
         # Refuse an oversized body before anything reads it into memory.
         limit = app.config.get("MAX_CONTENT_LENGTH")
         if limit is not None and (request.content_length or 0) > limit:

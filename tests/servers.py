@@ -72,7 +72,8 @@ def running(command: list[str], env: dict[str, str], port: int) -> Iterator[str]
 
 def gunicorn(env: dict[str, str], workers: int = 2, port: int | None = None):
     port = port or free_port()
-    command = [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "wsgi:app"]
+    command = [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    command += ["--limit-request-line", "8190", "--limit-request-field_size", "16380", "wsgi:app"]  # as .ci/serve
     return running(command, env, port)
 
 

@@ -339,3 +339,18 @@ def test_answers_an_authorization_changes_or_that_carry_a_secret_are_never_cache
         assert "Authorization" in answer.headers["Vary"]
     public = client.get(f"/api/v1/reports/{created['reference']}")
     assert "no-store" not in public.headers.get("Cache-Control", "")
+
+
+def test_the_app_s_own_limits_answer_in_the_envelope_naming_the_limit(client):
+    """Issue 17, items 11 and 12: 414, 431 and each 413 naming the limit that applies."""
+    long_address = client.get("/api/v1/reports?q=" + "x" * 5000)
+    assert "4096 bytes" in assert_envelope(long_address, 414, "uri_too_long")["message"]
+    big_headers = client.get("/api/v1/reports", headers={f"X-Filler-{i}": "y" * 1000 for i in range(10)})
+    assert "8192 bytes" in assert_envelope(big_headers, 431, "headers_too_large")["message"]
+    # A form of about 1.1 MB, all in one text field: the fields' limit, not the body's 128 MiB.
+    form = client.post(
+        "/api/v1/reports/with-files", data={"report": "x" * (1024 * 1024 + 100)}, content_type="multipart/form-data"
+    )
+    body = assert_envelope(form, 413, "request_too_large")
+    assert "1048576 bytes" in body["message"]
+    assert "fields other than files" in body["message"]
