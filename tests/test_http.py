@@ -354,3 +354,26 @@ def test_the_app_s_own_limits_answer_in_the_envelope_naming_the_limit(client):
     body = assert_envelope(form, 413, "request_too_large")
     assert "1048576 bytes" in body["message"]
     assert "fields other than files" in body["message"]
+
+
+def test_a_chunked_json_body_over_the_limit_is_a_413_not_a_cut_400(tmp_path, fresh_database_url):
+    """Issue 17, item 12: sent without a Content-Length (chunked, as phones' HTTP stacks may), a body
+    over 64 KiB was cut at the limit and answered 400 invalid_json. Through a real gunicorn."""
+    import http.client
+
+    from tests.servers import app_env, flask, gunicorn
+
+    env = app_env(tmp_path / "instance", fresh_database_url, SECRET_KEY="k" * 40)
+    assert flask(env, "seed").returncode == 0
+    payload = {"category": "nid-de-poule", "description": "x" * 70_000, "location": {"lat": 48.901, "lon": 2.399}}
+    data = json.dumps(payload).encode()
+    with gunicorn(env, workers=1) as base:
+        host, port = base.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        chunks = (data[i : i + 8192] for i in range(0, len(data), 8192))
+        headers = {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+        connection.request("POST", "/api/v1/reports", body=chunks, headers=headers, encode_chunked=True)
+        answer = connection.getresponse()
+        body = json.loads(answer.read())
+    assert (answer.status, body["code"]) == (413, "request_too_large")
+    assert "65536 bytes" in body["message"]

@@ -20,6 +20,7 @@ from backend.http import (
     InvalidJson,
     UnsupportedMediaType,
     authorization,
+    body,
     check_json_request,
     db_session,
     json_body,
@@ -91,7 +92,7 @@ def _report_body() -> tuple[Any, dict[str, list[bytes]]]:
             raise InvalidJson(errors={"form": {"report": [f"invalid JSON: {exc}"]}}) from exc
     check_json_request(accepted="application/json or multipart/form-data")
     try:
-        return load_json(request.get_data()), {}
+        return load_json(body()), {}
     except ValueError as exc:  # includes bytes that are not UTF-8
         raise InvalidJson(errors={"json": [f"invalid JSON: {exc}"]}) from exc
 
