@@ -17,12 +17,8 @@ import time
 import psycopg
 from sqlalchemy import event
 
-from backend.app import create_app
-from backend.config import Settings
-from backend.db import Database, make_engine
-from backend.seeding import load_seeds
-from bench import percentiles, postgres_schema
-from bench.queue import LOAD
+from bench import percentiles
+from bench.queue import million_reports
 
 PAGE = "/open311/v2/requests.{fmt}?page_size=1000"
 
@@ -36,25 +32,7 @@ def main() -> None:
 
     schema = f"bench_open311_{os.getpid()}"
     conninfo = args.database_url
-    with postgres_schema(conninfo, schema) as url:
-        engine = make_engine(url)
-        database = Database(engine)
-        with database.transaction() as session:
-            load_seeds(session)
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            connection.execute(f'SET search_path TO "{schema}"')
-            start = time.perf_counter()
-            connection.execute(LOAD.replace("%(count)s", str(args.reports)).replace("%%", "%"))
-            connection.execute("VACUUM ANALYZE reports")
-            loaded = time.perf_counter() - start
-        settings = Settings(
-            database_url=url,
-            secret_key="q" * 40,
-            media_storage_url="file:///tmp/signal93-bench",
-            log_level="WARNING",
-            routing_refresh_seconds=60,
-        )
-        app = create_app(settings, database=database)
+    with million_reports(conninfo, schema, args.reports) as (app, engine, loaded):
         client = app.test_client()
         sent: list[tuple[str, dict]] = []
 

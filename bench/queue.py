@@ -16,6 +16,8 @@ import argparse
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import psycopg
@@ -50,6 +52,36 @@ CROSS JOIN (SELECT id FROM categories WHERE code = 'nid-de-poule') AS c
 """
 
 
+@contextmanager
+def million_reports(conninfo: str, schema: str, count: int, prepare=None) -> Iterator[tuple]:
+    """A throwaway schema, seeded (then ``prepare(session)``), ``count`` reports loaded server-side
+    and vacuumed, and the app on it: ``(app, engine, seconds the load took)``."""
+    with postgres_schema(conninfo, schema) as url:
+        engine = make_engine(url)
+        database = Database(engine)
+        with database.transaction() as session:
+            load_seeds(session)
+            if prepare:
+                prepare(session)
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute(f'SET search_path TO "{schema}"')
+            start = time.perf_counter()
+            connection.execute(LOAD.replace("%(count)s", str(count)).replace("%%", "%"))
+            connection.execute("VACUUM ANALYZE reports")  # as autovacuum leaves a table at rest
+            loaded = time.perf_counter() - start
+        settings = Settings(
+            database_url=url,
+            secret_key="q" * 40,
+            media_storage_url="file:///tmp/signal93-bench",
+            log_level="WARNING",
+            routing_refresh_seconds=60,
+        )
+        try:
+            yield create_app(settings, database=database), engine, loaded
+        finally:
+            engine.dispose()
+
+
 def _per_call_us(call, runs: int = 2000) -> float:
     for _ in range(100):
         call()
@@ -68,32 +100,17 @@ def main() -> None:
 
     schema = f"bench_queue_{os.getpid()}"
     conninfo = args.database_url
-    with postgres_schema(conninfo, schema) as url:
-        engine = make_engine(url)
-        database = Database(engine)
-        with database.transaction() as session:
-            load_seeds(session)
-            agents.create_agent(
-                session,
-                email="bench@seinesaintdenis.fr",
-                password="a bench pass phrase",  # noqa: S106 (a throwaway schema)
-                directorate="DVD",
-                role="agent",
-            )
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            connection.execute(f'SET search_path TO "{schema}"')
-            start = time.perf_counter()
-            connection.execute(LOAD.replace("%(count)s", str(args.reports)).replace("%%", "%"))
-            connection.execute("VACUUM ANALYZE reports")  # as autovacuum leaves a table at rest
-            loaded = time.perf_counter() - start
-        settings = Settings(
-            database_url=url,
-            secret_key="q" * 40,
-            media_storage_url="file:///tmp/signal93-bench",
-            log_level="WARNING",
-            routing_refresh_seconds=60,
+
+    def bench_agent(session) -> None:
+        agents.create_agent(
+            session,
+            email="bench@seinesaintdenis.fr",
+            password="a bench pass phrase",  # noqa: S106 (a throwaway schema)
+            directorate="DVD",
+            role="agent",
         )
-        app = create_app(settings, database=database)
+
+    with million_reports(conninfo, schema, args.reports, prepare=bench_agent) as (app, engine, loaded):
         client = app.test_client()
         token = client.post(
             "/api/v1/auth/tokens", json={"email": "bench@seinesaintdenis.fr", "password": "a bench pass phrase"}
