@@ -426,9 +426,12 @@ def install(app: Flask) -> None:
         g.request_started = time.perf_counter()
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
-        if len(request.environ.get("RAW_URI") or request.full_path) > MAX_URL_BYTES:
+        environ = request.environ
+        raw = environ.get("RAW_URI")  # gunicorn's request target, query included
+        length = len(raw) if raw else len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", ""))
+        if length > MAX_URL_BYTES:
             raise UriTooLong()
-        if sum(len(name) + len(value) + 4 for name, value in request.headers.items()) > MAX_HEADER_BYTES:
+        if sum(len(key) + len(value) for key, value in environ.items() if key.startswith("HTTP_")) > MAX_HEADER_BYTES:
             raise HeadersTooLarge()
         # Refuse an oversized body before anything reads it into memory.
         limit = app.config.get("MAX_CONTENT_LENGTH")

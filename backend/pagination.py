@@ -45,8 +45,7 @@ def set_signing_key(secret_key: str) -> None:
 
 
 def _tag(body: str) -> str:
-    digest = hmac.new(_SIGNING["key"], body.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode()[:TAG_LENGTH]
+    return base64.urlsafe_b64encode(hmac.digest(_SIGNING["key"], body.encode(), "sha256")[:12]).decode()
 
 
 def encode_cursor(key: list[Any]) -> str:

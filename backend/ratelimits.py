@@ -1,31 +1,48 @@
 """Limits on what anyone may send without an account: reports (from the API, the zone pages and the
-citizens' site, one budget per address) and "me too" supports (per address and per phone), with
-flask-limiter as the sandbox uses it (Redis in production, so every instance counts together,
-memory embedded), the standard X-RateLimit-* headers and a 429 ``rate_limited``.
+citizens' site, one budget per address) and "me too" supports (per address and per phone), counted
+by the ``limits`` library (Redis in production, so every instance counts together; memory embedded),
+with the X-RateLimit-* headers and a 429 ``rate_limited``. Only the limited views pay for it: no hook
+runs on the other requests.
 
 The budgets are settings (``INTAKE_RATE_LIMIT``, ``SUPPORT_RATE_LIMIT``): generous enough for a
 family, an office or a mobile network behind one address, not for a script."""
 
 from __future__ import annotations
 
+import functools
+import time
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, request
-from flask_limiter import Limiter
+from flask import Flask, Response, current_app, g, request
+from limits import parse_many
+from limits.storage import storage_from_string
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from backend import deps
+from backend.errors import DomainError
 
-limiter = Limiter(
-    key_func=lambda: f"addr:{request.remote_addr}",
-    strategy="sliding-window-counter",
-    headers_enabled=True,
-    key_prefix="signal93:public",
-)
+NAMESPACE = "signal93:public"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    status = 429
+    message = "Too many requests from here: wait before sending again (Retry-After)."
 
 
 def install(app: Flask, storage_uri: str) -> None:
-    app.config.update(RATELIMIT_STORAGE_URI=storage_uri, RATELIMIT_HEADERS_ENABLED=True)
-    limiter.init_app(app)
+    app.extensions["signal93.ratelimits"] = SlidingWindowCounterRateLimiter(storage_from_string(storage_uri))
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        shown = g.pop("rate_limit", None)
+        if shown is not None:
+            limit, remaining, reset = shown
+            response.headers["X-RateLimit-Limit"] = str(limit)
+            response.headers["X-RateLimit-Remaining"] = str(remaining)
+            response.headers["X-RateLimit-Reset"] = str(reset)
+        return response
 
 
 def _address() -> str:
@@ -39,23 +56,44 @@ def _phone() -> str:
     return f"phone:{str(client_id)[:64]}"
 
 
-def intake() -> Any:
-    """One budget per address for every way a report comes in without an account."""
-    return limiter.shared_limit(
-        lambda: deps.current().settings.intake_rate_limit, scope="intake", key_func=_address, methods=["POST"]
-    )
+def _check(scope: str, setting: str, who: Callable[[], str]) -> None:
+    """Count this request in every window of the setting; :class:`RateLimited` past one of them.
+    The headers show the window closest to running out."""
+    limiter = current_app.extensions["signal93.ratelimits"]
+    identity = who()
+    closest: tuple[int, int, int] | None = None
+    for item in parse_many(getattr(deps.current().settings, setting)):
+        allowed = limiter.hit(item, NAMESPACE, scope, identity)
+        stats = limiter.get_window_stats(item, NAMESPACE, scope, identity)
+        shown = (item.amount, max(0, stats.remaining), int(stats.reset_time))
+        if closest is None or shown[1] < closest[1]:
+            closest = shown
+        if not allowed:
+            wait = max(1, int(stats.reset_time - time.time()))
+            g.rate_limit = shown
+            raise RateLimited(headers={"Retry-After": str(wait)})
+    g.rate_limit = closest
 
 
-def supports() -> Any:
-    """Supports: per address, and per phone."""
-    by_address = limiter.shared_limit(
-        lambda: deps.current().settings.support_rate_limit, scope="supports", key_func=_address
-    )
-    by_phone = limiter.shared_limit(
-        lambda: deps.current().settings.support_rate_limit, scope="supports-phone", key_func=_phone
-    )
-
+def _limited(*checks: tuple[str, str, Callable[[], str]]) -> Callable[[Any], Any]:
     def decorate(view: Any) -> Any:
-        return by_address(by_phone(view))
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if request.method == "POST":
+                for scope, setting, who in checks:
+                    _check(scope, setting, who)
+            return view(*args, **kwargs)
+
+        return wrapper
 
     return decorate
+
+
+def intake() -> Callable[[Any], Any]:
+    """One budget per address for every way a report comes in without an account."""
+    return _limited(("intake", "intake_rate_limit", _address))
+
+
+def supports() -> Callable[[Any], Any]:
+    """Supports: per address, and per phone."""
+    return _limited(("supports", "support_rate_limit", _address), ("supports-phone", "support_rate_limit", _phone))
