@@ -147,11 +147,11 @@ def search_requests(session: Session, query: RequestQuery, *, now: datetime, bas
         .order_by(Report.received_at.desc(), Report.id.desc())
     )
     if query.ids:
-        wanted = [parsed for reference in query.ids if (parsed := parse_reference(reference))]
+        wanted = {parsed for reference in query.ids if (parsed := parse_reference(reference))}
         if not wanted:
             return []
         statement = statement.where(Report.id.in_([report_id for _, report_id in wanted])).limit(MAX_RESULTS)
-        rows = [row for row in session.execute(statement) if (row.received_at.year, row.id) in set(wanted)]
+        rows = [row for row in session.execute(statement) if (row.received_at.year, row.id) in wanted]
     else:
         end = query.end or now
         start = query.start or end - WINDOW

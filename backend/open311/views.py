@@ -31,20 +31,14 @@ _NOT_FIELDS = ("api_key", "jurisdiction_id")
 _CREATE = ReportCreateSchema()
 
 
-class Reject(Exception):
-    def __init__(self, status: int, description: str):
-        super().__init__(description)
-        self.status, self.description = status, description
+Reject = services.Open311Error  # what a client controls, answered in the spec's error shape
 
 
-def _answer(fmt: str, root: str, items: Any, status: int = 200) -> Response:
+def _answer(fmt: str, root: str, document: Any, status: int = 200) -> Response:
+    """A list (its items under ``root``) or one document (its fields under ``root``), as asked."""
     if fmt == "xml":
-        return Response(spec.xml_document(root, items), status=status, content_type=spec.XML_TYPE)
-    return (
-        current_app.json.response(items)
-        if status == 200
-        else Response(current_app.json.dumps(items), status=status, mimetype=spec.JSON_TYPE)
-    )
+        return Response(spec.xml_document(root, document), status=status, content_type=spec.XML_TYPE)
+    return Response(current_app.json.dumps(document), status=status, mimetype=spec.JSON_TYPE)
 
 
 def _error(status: int, description: str, fmt: str | None = None) -> Response:
@@ -59,11 +53,6 @@ def _requested_format() -> str:
 
 @blp.errorhandler(services.Open311Error)
 def _open311_error(error: services.Open311Error) -> Response:
-    return _error(error.status, error.description)
-
-
-@blp.errorhandler(Reject)
-def _reject(error: Reject) -> Response:
     return _error(error.status, error.description)
 
 
@@ -116,6 +105,11 @@ def _arg(name: str) -> str | None:
     """A query (or form) parameter; an empty one is absent (clients send ``jurisdiction_id=``)."""
     value = request.values.get(name, "")
     return value.strip() or None
+
+
+def _words(name: str) -> tuple[str, ...]:
+    """A comma-separated parameter's values (``a,b`` or ``a, b``), empty ones dropped."""
+    return tuple(part.strip() for part in (_arg(name) or "").split(",") if part.strip())
 
 
 def _check_jurisdiction() -> None:
@@ -180,9 +174,7 @@ def discovery(fmt: str) -> Response:
             }
         ],
     }
-    if fmt == "xml":
-        return Response(spec.xml_document("discovery", document), content_type=spec.XML_TYPE)
-    return current_app.json.response(document)
+    return _answer(fmt, "discovery", document)
 
 
 @blp.get("/services.<fmt>")
@@ -200,10 +192,7 @@ def list_services(fmt: str) -> Response:
 def service_definition(code: str, fmt: str) -> Response:
     fmt = _format(fmt)
     _check_jurisdiction()
-    definition = services.service_definition(db_session(), code)
-    if fmt == "xml":
-        return Response(spec.xml_document("service_definition", definition), content_type=spec.XML_TYPE)
-    return current_app.json.response(definition)
+    return _answer(fmt, "service_definition", services.service_definition(db_session(), code))
 
 
 @blp.get("/requests.<fmt>")
@@ -211,10 +200,9 @@ def service_definition(code: str, fmt: str) -> Response:
 def list_requests(fmt: str) -> Response:
     fmt = _format(fmt)
     _check_jurisdiction()
-    ids = tuple(part.strip() for part in (_arg("service_request_id") or "").split(",") if part.strip())
-    codes = tuple(part.strip() for part in (_arg("service_code") or "").split(",") if part.strip())
+    ids, codes = _words("service_request_id"), _words("service_code")
     statuses: tuple[str, ...] = ()
-    for word in (part.strip() for part in (_arg("status") or "").split(",") if part.strip()):
+    for word in _words("status"):
         if word not in ("open", "closed"):
             raise Reject(400, "status: open or closed (comma-separated)")
         statuses += spec.statuses_of(word)
