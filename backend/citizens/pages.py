@@ -295,11 +295,4 @@ def _tokens() -> dict[str, str]:
 
 def _keep_tokens(response: Response, tokens: dict[str, str]) -> None:
     kept = list(tokens.items())[-reporting.MAX_REMEMBERED :]
-    response.set_cookie(
-        TOKENS_COOKIE,
-        ".".join(f"{reference}~{token}" for reference, token in kept),
-        max_age=2 * 365 * 24 * 3600,
-        httponly=True,
-        samesite="Lax",
-        secure=request.is_secure or deps.current().settings.public_base_url.startswith("https://"),
-    )
+    web.keep_on_device(response, TOKENS_COOKIE, ".".join(f"{ref}~{token}" for ref, token in kept), days=730)

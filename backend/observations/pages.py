@@ -112,14 +112,7 @@ def sight(slug: str) -> Response:
         me_too=submission.me_too,
         slug=slug,
     )
-    response.set_cookie(
-        DEVICE_COOKIE,
-        str(data["device_id"]),
-        max_age=365 * 24 * 3600,
-        httponly=True,
-        samesite="Lax",
-        secure=request.is_secure or deps.current().settings.public_base_url.startswith("https://"),
-    )
+    web.keep_on_device(response, DEVICE_COOKIE, str(data["device_id"]), days=365)
     return response
 
 

@@ -189,6 +189,19 @@ def pages_blueprint(name: str, import_name: str, **options: Any) -> Blueprint:
     return pages
 
 
+def keep_on_device(response: Response, name: str, value: str, *, days: int) -> None:
+    """A cookie the fronts keep on the person's device (HttpOnly, SameSite=Lax; Secure as the
+    session cookie is: in production, behind https)."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=days * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure or bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
+
+
 def page(template: str, status: int = 200, **context: Any) -> Response:
     """A rendered page (HTML, UTF-8; a lone surrogate stored somewhere is written as U+FFFD rather
     than making the page a 500)."""
