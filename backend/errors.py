@@ -69,6 +69,14 @@ class InvalidFields(DomainError):
     message = "The request contains invalid fields."
 
 
+class UnknownParameter(DomainError):
+    """A query parameter the operation does not declare (``errors`` names it and what is understood)."""
+
+    code = "unknown_parameter"
+    status = 422
+    message = "The request has a query parameter this operation does not understand."
+
+
 class InvalidQuery(DomainError):
     """A query parameter has a value the endpoint cannot use."""
 

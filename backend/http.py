@@ -9,6 +9,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import flask_smorest
@@ -23,7 +24,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from backend import deps
 from backend.db import INT_MAX
-from backend.errors import HTTP_CODES, DomainError, InvalidFields, envelope
+from backend.errors import HTTP_CODES, DomainError, InvalidFields, UnknownParameter, envelope
 from backend.fields import ResponseSchema
 from backend.openapi import ContractPlugin
 
@@ -344,9 +345,84 @@ class Api(flask_smorest.Api):
         super().__init__(app, spec_kwargs={"extra_plugins": [contract]})
         # flask-smorest's page-number pagination is not used here (lists are keyset pages).
         self.spec.components.schemas.pop("PaginationMetadata", None)
+        self._queries: dict[tuple[str, str], QueryParameters] | None = None
+        app.before_request(self.refuse_undeclared_query)
+
+    def refuse_undeclared_query(self) -> None:
+        """One rule for every operation of the document: a query parameter it does not declare
+        is a 422 ``unknown_parameter`` naming it (a misspelt filter is not silently ignored), and
+        one it declares as a single value, given twice, a 422 ``validation_error``. The document
+        is the list: what it declares is what is understood. Pages and files outside the
+        document (the fronts, the OpenAPI document itself) are left to their views."""
+        rule = request.url_rule
+        if rule is None or not request.query_string:
+            return
+        if self._queries is None:  # the document is complete once the app serves
+            self._queries = declared_queries(self.spec.to_dict())
+        method = "GET" if request.method == "HEAD" else request.method
+        declared = self._queries.get((openapi_path(rule.rule), method))
+        if declared is None:
+            return
+        args = request.args
+        unknown = [name for name in args if name not in declared.names]
+        if unknown:
+            understood = ", ".join(sorted(declared.names)) or "none"
+            raise UnknownParameter(
+                f"Unknown query parameter {unknown[0]!r}; this operation understands: {understood}.",
+                errors={"query": {name: [f"unknown parameter; understood: {understood}"] for name in unknown}},
+            )
+        repeated = [name for name in args if name in declared.single and len(args.getlist(name)) > 1]
+        if repeated:
+            raise InvalidFields(errors={"query": {name: ["given more than once"] for name in repeated}})
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return http_error_response(error)
+
+
+@dataclass(frozen=True)
+class QueryParameters:
+    """The query parameters an operation declares: all of them, and those that take one value."""
+
+    names: frozenset[str]
+    single: frozenset[str]
+
+
+_RULE_VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+@functools.cache
+def openapi_path(rule: str) -> str:
+    """A Flask rule as the OpenAPI document writes its path (``/media/<int:media_id>``: ``/media/{media_id}``)."""
+    return _RULE_VARIABLE.sub(r"{\1}", rule)
+
+
+def declared_queries(document: dict[str, Any]) -> dict[tuple[str, str], QueryParameters]:
+    """The query parameters of each operation of an OpenAPI document, by (path, method):
+    the operation's and its path's, and an API key a security scheme reads from the query."""
+    components = document.get("components", {})
+
+    def resolve(item: Any) -> dict[str, Any]:
+        if isinstance(item, dict) and "$ref" in item:
+            kind, name = item["$ref"].split("/")[-2:]
+            return components.get(kind, {}).get(name, {})
+        return item if isinstance(item, dict) else {}
+
+    schemes = components.get("securitySchemes", {})
+    keys = {name for name, scheme in schemes.items() if scheme.get("in") == "query"}
+    table: dict[tuple[str, str], QueryParameters] = {}
+    for path, item in document.get("paths", {}).items():
+        shared = [resolve(p) for p in item.get("parameters", [])]
+        for method, operation in item.items():
+            if method == "parameters" or not isinstance(operation, dict):
+                continue
+            own = [resolve(p) for p in operation.get("parameters", [])]
+            parameters = [p for p in shared + own if p.get("in") == "query"]
+            security = operation.get("security", document.get("security", []))
+            names = {p["name"] for p in parameters}
+            names |= {schemes[s]["name"] for requirement in security for s in requirement if s in keys}
+            single = {p["name"] for p in parameters if p.get("schema", {}).get("type") != "array"}
+            table[(path, method.upper())] = QueryParameters(frozenset(names), frozenset(single))
+    return table
 
 
 def http_error_response(error: HTTPException) -> Response:

@@ -32,6 +32,8 @@ STATUS_NAMES = {
 # What any JSON body can meet, and any request with parameters or a body.
 JSON_BODY_ERRORS = {400: ["invalid_json"], 413: ["request_too_large"], 415: ["unsupported_media_type"]}
 INPUT_ERRORS = {422: ["validation_error"]}
+# What any operation can meet: a query parameter it does not declare (``http.Api``'s one rule).
+QUERY_ERRORS = {422: ["unknown_parameter"]}
 HEADER = {"schema": {"type": "string"}}
 
 
@@ -125,6 +127,7 @@ class ContractPlugin(BasePlugin):
             add(JSON_BODY_ERRORS)
         if body or any(isinstance(p, dict) and p.get("in") in ("query", "path") for p in operation["parameters"]):
             add(INPUT_ERRORS)
+        add(QUERY_ERRORS)
         for requirement in operation.get("security", []):
             for scheme in requirement:
                 add(self.token_errors.get(scheme, {}))

@@ -44,22 +44,25 @@ def set_signing_key(secret_key: str) -> None:
     _SIGNING["key"] = hashlib.sha256(b"signal93-cursor\0" + secret_key.encode()).digest()
 
 
-def _tag(body: str) -> str:
-    return base64.urlsafe_b64encode(hmac.digest(_SIGNING["key"], body.encode(), "sha256")[:12]).decode()
+def _tag(body: str, scope: str) -> str:
+    signed = f"{scope}\0{body}".encode()
+    return base64.urlsafe_b64encode(hmac.digest(_SIGNING["key"], signed, "sha256")[:12]).decode()
 
 
-def encode_cursor(key: list[Any]) -> str:
+def encode_cursor(key: list[Any], scope: str) -> str:
+    """A cursor for ``key``, good only for ``scope`` (a list and its order: ``"triage:due"``)."""
     raw = json.dumps(key, separators=(",", ":")).encode()
     body = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-    return f"{body}.{_tag(body)}"
+    return f"{body}.{_tag(body, scope)}"
 
 
-def decode_cursor(cursor: str, kinds: tuple[Any, ...]) -> list[Any]:
+def decode_cursor(cursor: str, kinds: tuple[Any, ...], scope: str) -> list[Any]:
     """The key a cursor stands for, one value per kind (``int``, ``str``, :data:`DATETIME`, or a
     tuple of them, ``None`` included to allow null); :class:`InvalidQuery` if it was not made by
-    us: a forged cursor never reaches the database with a value of the wrong type or range."""
+    us for this ``scope``: a forged cursor, or one of another list or order (the public list's on
+    the agents' queue), never reaches the database."""
     body, _, tag = cursor.partition(".")
-    if len(cursor) > MAX_CURSOR or not hmac.compare_digest(tag.encode(), _tag(body).encode()):
+    if len(cursor) > MAX_CURSOR or not hmac.compare_digest(tag.encode(), _tag(body, scope).encode()):
         raise _invalid_cursor()
     try:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
@@ -96,9 +99,9 @@ def _invalid_cursor() -> InvalidQuery:
     return InvalidQuery("cursor", "not a cursor returned by this endpoint", code="invalid_cursor")
 
 
-def paginate(rows: list[T], limit: int, key_of: Any) -> Page[T]:
+def paginate(rows: list[T], limit: int, key_of: Any, scope: str) -> Page[T]:
     """Build a page from ``limit + 1`` fetched rows: the extra row only says more exist."""
     if len(rows) > limit:
         rows = rows[:limit]
-        return Page(rows, encode_cursor(key_of(rows[-1])))
+        return Page(rows, encode_cursor(key_of(rows[-1]), scope))
     return Page(rows, None)

@@ -16,7 +16,7 @@ from backend.db import Database
 from backend.mail import Mailer, make_mailer
 from backend.openapi import ContractPlugin
 from backend.storage import make_storage
-from sandbox import limits, services
+from sandbox import limits, schemas, services
 from sandbox.usage import MemoryUsage, RedisUsage, UsageCounter
 
 MOUNT = "/sandbox"
@@ -63,17 +63,7 @@ def create_sandbox_app(
                 )
             },
             "servers": [{"url": f"{settings.public_base_url}{MOUNT}"}],
-            "components": {
-                "securitySchemes": {
-                    "ApikeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-                    "ApikeyAuthorization": {
-                        "type": "apiKey",
-                        "in": "header",
-                        "name": "Authorization",
-                        "description": "`Apikey <key>`",
-                    },
-                }
-            },
+            "components": {"securitySchemes": schemas.KEY_SCHEMES},
         },
     )
     redis_client = redis_client if redis_client is not None else _redis(settings)
@@ -108,7 +98,7 @@ def create_sandbox_app(
     api = http.Api(
         app,
         ContractPlugin(
-            token_errors={"ApikeyHeader": key_errors, "ApikeyAuthorization": key_errors},
+            token_errors={name: key_errors for name in schemas.KEY_SCHEMES},
             extra_errors={429: ["rate_limited", "quota_exceeded"]},
             extra_headers=rate_headers,
         ),

@@ -38,7 +38,7 @@ def apply_limits(limiter: Limiter) -> None:
 class Categories(MethodView):
     @catalog_blp.operation("listSandboxCategories")
     @catalog_blp.response(200, schemas.CategoriesSchema)
-    @catalog_blp.doc(security=[{"ApikeyHeader": []}, {"ApikeyAuthorization": []}, {}])
+    @catalog_blp.doc(security=schemas.OPTIONAL_KEY_SECURITY)
     def get(self):
         """Categories and their attribute definitions"""
         return {"items": export.categories(db_session())}
@@ -49,7 +49,7 @@ class Zones(MethodView):
     @catalog_blp.operation("listSandboxZones")
     @catalog_blp.arguments(schemas.ZoneKindQuerySchema, location="query")
     @catalog_blp.response(200, schemas.FeatureCollectionSchema)
-    @catalog_blp.doc(security=[{"ApikeyHeader": []}, {"ApikeyAuthorization": []}, {}])
+    @catalog_blp.doc(security=schemas.OPTIONAL_KEY_SECURITY)
     def get(self, args):
         """Zones of one kind (GeoJSON)"""
         return export.zones_of_kind(db_session(), args["kind"])
@@ -72,7 +72,7 @@ class TestReports(MethodView):
         }
     )
     @reports_blp.response(201, schemas.TestReportSchema)
-    @reports_blp.doc(security=[{"ApikeyHeader": []}, {"ApikeyAuthorization": []}])
+    @reports_blp.doc(security=schemas.KEY_SECURITY)
     def post(self):
         """Submit a test report: same body, validation and routing as POST /api/v1/reports"""
         now = datetime.now(UTC)
@@ -82,14 +82,14 @@ class TestReports(MethodView):
 
     @reports_blp.operation("listTestReports")
     @reports_blp.response(200, schemas.TestReportListSchema)
-    @reports_blp.doc(security=[{"ApikeyHeader": []}, {"ApikeyAuthorization": []}])
+    @reports_blp.doc(security=schemas.KEY_SECURITY)
     def get(self):
         """Your team's test reports, newest first, with their routing decisions"""
         return {"items": services.list_test_reports(db_session(), g.caller.team_id)}
 
     @reports_blp.operation("resetTestReports")
     @reports_blp.response(200, schemas.ResetSchema)
-    @reports_blp.doc(security=[{"ApikeyHeader": []}, {"ApikeyAuthorization": []}])
+    @reports_blp.doc(security=schemas.KEY_SECURITY)
     def delete(self):
         """Reset your team's space: delete its test reports"""
         return {"deleted": services.reset_test_reports(db_session(), g.caller.team_id)}

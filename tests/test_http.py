@@ -281,14 +281,14 @@ def test_forged_cursors_are_422s_whatever_they_hold(client, session, moment, sig
     from tests.factories import bearer_for, make_agent
 
     agent = bearer_for(session, make_agent(session, "agent.dvd@seinesaintdenis.fr", directorate="DVD"))
-    cursor = encode_cursor([moment, 1]) if signed else _cursor(moment, 1)
-    for url in (
-        f"/api/v1/reports?cursor={cursor}",
-        f"/api/v1/triage/reports?cursor={cursor}",
-        f"/api/v1/triage/reports?sort=oldest&cursor={cursor}",
-        f"/api/v1/triage/reports?sort=due&cursor={cursor}",
+    for url, scope in (
+        ("/api/v1/reports?", "reports"),
+        ("/api/v1/triage/reports?", "triage:received"),
+        ("/api/v1/triage/reports?sort=oldest&", "triage:oldest"),
+        ("/api/v1/triage/reports?sort=due&", "triage:due"),
     ):
-        assert_envelope(client.get(url, headers=agent), 422, "invalid_cursor")
+        cursor = encode_cursor([moment, 1], scope) if signed else _cursor(moment, 1)
+        assert_envelope(client.get(f"{url}cursor={cursor}", headers=agent), 422, "invalid_cursor")
 
 
 def test_a_cursor_issued_here_pages_on(client):
@@ -304,6 +304,25 @@ def test_a_cursor_issued_here_pages_on(client):
     assert_envelope(client.get(f"/api/v1/reports?cursor={tampered}"), 422, "invalid_cursor")
 
 
+def test_a_cursor_pages_on_only_the_list_and_order_that_issued_it(client, session):
+    """Issue 17, item 14: the public list's cursor was taken by the agents' queue (same shape of
+    key), and one order's cursor by another: each list and order signs its own."""
+    from tests.factories import bearer_for, make_agent, report_payload, submit
+
+    agent = bearer_for(session, make_agent(session, "admin.curseur@seinesaintdenis.fr", role="admin"))
+    for _ in range(3):
+        submit(client, report_payload())
+    public = client.get("/api/v1/reports?limit=1").get_json()["next_cursor"]
+    queue = client.get("/api/v1/triage/reports?limit=1", headers=agent).get_json()["next_cursor"]
+    assert client.get(f"/api/v1/triage/reports?limit=1&cursor={queue}", headers=agent).status_code == 200
+    for url in (
+        f"/api/v1/triage/reports?cursor={public}",
+        f"/api/v1/triage/reports?sort=oldest&cursor={queue}",
+        f"/api/v1/reports?cursor={queue}",
+    ):
+        assert_envelope(client.get(url, headers=agent), 422, "invalid_cursor")
+
+
 def test_the_one_csv_rule_covers_every_dangerous_start_and_nothing_else():
     import csv
     import io
@@ -317,6 +336,18 @@ def test_the_one_csv_rule_covers_every_dangerous_start_and_nothing_else():
     buffer = io.StringIO()
     SafeWriter(buffer).writerow(["=cmd", -1, "ok"])
     assert next(csv.reader(io.StringIO(buffer.getvalue()))) == ["'=cmd", "-1", "ok"]
+    # The same rule as SQL, for the CSV files DuckDB writes (the open-data snapshots).
+    import duckdb
+
+    from backend.spreadsheets import safe_cell_sql
+
+    texts = ["=1", "+1", "-1+1", "@A1", "\t=1", "\r=1", "Trou", " =1", "1-1", None]
+    with duckdb.connect() as connection:
+        rendered = connection.execute(
+            f"SELECT {safe_cell_sql('t')} FROM unnest(?) WITH ORDINALITY AS u(t, i) ORDER BY i",  # noqa: S608
+            [texts],
+        ).fetchall()
+    assert [value for (value,) in rendered] == [safe_cell(text) for text in texts]
 
 
 def test_answers_an_authorization_changes_or_that_carry_a_secret_are_never_cached(client, session):

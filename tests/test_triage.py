@@ -156,11 +156,15 @@ def test_the_queue_text_search_takes_percent_and_underscore_literally(client, dv
 
 
 @pytest.mark.parametrize(
-    "query", ["status=lost", "sort=random", "unit=DVD-T99", "cursor=garbage", "bbox=1,2", "limit=500", "q=x"]
+    "query",
+    ["status=lost", "sort=random", "unit=DVD-T99", "cursor=garbage", "bbox=1,2", "limit=500", "q=x", "commune=%27--"],
 )
-def test_bad_queue_queries_are_422(client, dvd, query):
-    response = client.get(f"/api/v1/triage/reports?{query}", headers=dvd)
+@pytest.mark.parametrize("path", ["/api/v1/triage/reports", "/api/v1/triage/reports.csv"])
+def test_bad_queue_queries_are_422(client, dvd, path, query):
+    """Issue 17, item 14: the export ignored a garbage cursor and a commune no code looks like."""
+    response = client.get(f"{path}?{query}", headers=dvd)
     assert response.status_code == 422, query
+    assert list(response.get_json()["errors"]["query"]) == [query.partition("=")[0]]
 
 
 def test_notes_assignment_and_priority_are_traced(app, client, dvd, dvd_supervisor):

@@ -64,7 +64,9 @@ def check_opt_out(session: Session, reference: str, token: str | None, secret_ke
     """The report if ``token`` is its opt-out secret; :class:`InvalidOptOutLink` otherwise
     (``ReportNotFound`` for an unknown reference). Changes nothing."""
     report = get_report(session, reference)
-    if not hmac.compare_digest(opt_out_token(secret_key, report.id), token or ""):
+    # As bytes: compare_digest refuses str holding anything but ASCII (a TypeError, was a 500).
+    given = (token or "").encode("utf-8", "surrogatepass")
+    if not hmac.compare_digest(opt_out_token(secret_key, report.id).encode(), given):
         raise InvalidOptOutLink(errors={"query": {"token": ["not this report's opt-out token"]}})
     return report
 

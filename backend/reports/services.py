@@ -179,7 +179,7 @@ def list_reports(
         # On the public location: a small box cannot pin a sensitive species down.
         query = query.where(Report.public_lon.between(min_lon, max_lon), Report.public_lat.between(min_lat, max_lat))
     if cursor is not None:
-        received_at, last_id = decode_cursor(cursor, (DATETIME, int))
+        received_at, last_id = decode_cursor(cursor, (DATETIME, int), "reports")
         query = query.where(
             or_(
                 Report.received_at < received_at,
@@ -187,7 +187,7 @@ def list_reports(
             )
         )
     rows = list(session.scalars(query))
-    return paginate(rows, limit, lambda r: [r.received_at.isoformat(), r.id])
+    return paginate(rows, limit, lambda r: [r.received_at.isoformat(), r.id], "reports")
 
 
 _SENSITIVE = select(Report.sensitive).where(Report.id == bindparam("report_id"))

@@ -116,7 +116,7 @@ def queue(
     column = SORTS[sort][0]
     after: str | None = None
     if cursor is not None:
-        value, last_id = decode_cursor(cursor, (_CURSOR_VALUES[sort], int))
+        value, last_id = decode_cursor(cursor, (_CURSOR_VALUES[sort], int), f"triage:{sort}")
         after = "after_null" if value is None else "after"
         params.update(after=value, after_id=last_id)
     statuses = tuple(sorted(set(filters.get("status") or ())))  # a few known values: part of the shape
@@ -131,7 +131,7 @@ def queue(
     counts = None
     if with_counts:  # a count over every matching report (whatever its status): page 1 wants it, scrolling does not
         counts = dict(connection.execute(_count_statement(shape), params).all())
-    return paginate(rows, limit, key), counts
+    return paginate(rows, limit, key, f"triage:{sort}"), counts
 
 
 _FILTERS: dict[str, Callable[[], Any]] = {
@@ -261,13 +261,19 @@ CSV_COLUMNS = (
 
 
 def queue_csv(
-    session: Session, database: Database, agent: Agent, *, filters: dict[str, Any], now: datetime
+    session: Session,
+    database: Database,
+    agent: Agent,
+    *,
+    filters: dict[str, Any],
+    now: datetime,
+    sort: str = "received",
 ) -> Iterator[str]:
     """The filtered queue as CSV text (UTF-8, a header row), in chunks of about 64 kB. The
     filters are checked now, so a bad one is a 422, not a broken download; the rows are read
     as the chunks are taken, in batches, on a session of ``database`` of their own (the
     request's is closed before the body streams): constant memory, whatever the queue's size."""
-    query = _csv_query(session, agent, filters=filters, now=now)
+    query = _csv_query(session, agent, filters=filters, now=now, sort=sort)
 
     def chunks() -> Iterator[str]:
         # A transaction of its own: streaming (yield_per) needs one on PostgreSQL.
@@ -286,8 +292,9 @@ def queue_csv(
     return chunks()
 
 
-def _csv_query(session: Session, agent: Agent, *, filters: dict[str, Any], now: datetime) -> Select[Any]:
+def _csv_query(session: Session, agent: Agent, *, filters: dict[str, Any], now: datetime, sort: str) -> Select[Any]:
     shape, params = _queue_filters(session, agent, filters, now)
+    column, descending = SORTS[sort]
     return (
         select(
             Report.id,
@@ -308,7 +315,7 @@ def _csv_query(session: Session, agent: Agent, *, filters: dict[str, Any], now: 
         .join(Category, Report.category_id == Category.id)
         .outerjoin(Unit, Report.unit_id == Unit.id)
         .where(*_where(shape, tuple(filters.get("status") or ())))
-        .order_by(Report.received_at.desc(), Report.id.desc())
+        .order_by(column.desc() if descending else column.asc(), Report.id.desc() if descending else Report.id.asc())
         .execution_options(yield_per=500)
         .params(params)
     )

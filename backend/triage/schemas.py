@@ -124,7 +124,9 @@ class TriageReportDetailSchema(TriageReportSchema):
     nearby_open_reports = ma.fields.List(ma.fields.Nested(SimilarReportSchema), required=True)
 
 
-class QueueQuerySchema(ma.Schema):
+class QueueFilterSchema(ma.Schema):
+    """What selects and orders the queue's reports (the CSV export takes only these)."""
+
     status = QueryList(
         ma.fields.String(validate=ma.validate.OneOf(STATUSES)),
         metadata={"description": "One or more statuses: repeated (status=open&status=acknowledged) or comma-separated"},
@@ -132,7 +134,10 @@ class QueueQuerySchema(ma.Schema):
     category = ma.fields.String()
     program = ma.fields.String()
     unit = ma.fields.String()
-    commune = ma.fields.String(metadata={"description": "INSEE code"})
+    commune = ma.fields.String(
+        validate=ma.validate.Regexp(r"^(?:[0-9]{5}|2[AB][0-9]{3})\Z", error="not an INSEE commune code (93001, say)"),
+        metadata={"description": "INSEE code", "example": "93001"},
+    )
     bbox = BBoxField(metadata=BBOX_METADATA)
     received_from = Moment()
     received_to = Moment()
@@ -142,11 +147,16 @@ class QueueQuerySchema(ma.Schema):
         validate=ma.validate.Length(min=2, max=200), metadata={"description": "text in the description"}
     )
     assigned = ma.fields.String(metadata={"description": "me, nobody, or an agent's e-mail"})
+    sort = ma.fields.String(load_default="received", validate=ma.validate.OneOf(list(SORTS)))
+
+
+class QueueQuerySchema(QueueFilterSchema):
+    """A page of the queue: the filters and order, and the page's own."""
+
     counts = ma.fields.Boolean(
         load_default=True,
         metadata={"description": "Count per status under the filters (false: a faster page, for scrolling)"},
     )
-    sort = ma.fields.String(load_default="received", validate=ma.validate.OneOf(list(SORTS)))
     limit = ma.fields.Integer(load_default=DEFAULT_LIMIT, validate=ma.validate.Range(1, MAX_LIMIT))
     cursor = ma.fields.String()
 
@@ -276,7 +286,10 @@ class IdentificationReviewSchema(ma.Schema):
     species = ma.fields.String(
         allow_none=True,
         validate=ma.validate.Length(min=1, max=200),
-        metadata={"description": "For a correction: the scientific name of the right species", "example": "Ardea alba"},
+        metadata={
+            "description": "For a correction: the scientific name of the right species",
+            "example": "Ixobrychus minutus",
+        },
     )
     note = ma.fields.String(
         load_default="", validate=ma.validate.Length(max=4000), metadata={"description": "Internal: for the trail"}

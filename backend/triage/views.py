@@ -85,14 +85,19 @@ class QueueCsv(MethodView):
         "exportTriageReportsCsv",
         *triage_queue.FILTER_ERRORS,
     )
-    @blp.arguments(schemas.QueueQuerySchema(), location="query")
+    @blp.arguments(schemas.QueueFilterSchema(), location="query")
     @blp.doc(responses={"200": file_response("UTF-8 CSV with a header row, streamed", "text/csv")})
     @blp.doc(security=[{"AgentToken": []}])
     @read_only
     def get(self, args):
-        """The filtered queue as CSV (UTF-8, header row), streamed in constant memory"""
+        """The filtered queue as CSV (UTF-8, header row), in the queue's order, streamed in constant memory"""
         chunks = triage_queue.queue_csv(
-            db_session(), deps.current().database, current_agent(), filters=_filters(args), now=utcnow()
+            db_session(),
+            deps.current().database,
+            current_agent(),
+            filters=_filters(args),
+            sort=args["sort"],
+            now=utcnow(),
         )
         headers = {"Content-Disposition": 'attachment; filename="signalements.csv"', **PRIVATE}
         return Response(stream_with_context(chunks), mimetype="text/csv", headers=headers)
@@ -273,7 +278,12 @@ class IdentificationReview(MethodView):
     @json_body()
     @blp.arguments(
         schemas.IdentificationReviewSchema(),
-        example={"verdict": "corrected", "species": "Ardea alba", "note": "Bec jaune sur la photo", "version": 2},
+        example={
+            "verdict": "corrected",
+            "species": "Ixobrychus minutus",
+            "note": "Trop petit pour un héron cendré",
+            "version": 2,
+        },
     )
     @blp.response(200, schemas.TriageReportSchema, description="The sighting, its species reviewed", headers=ETAG)
     @blp.doc(security=[{"AgentToken": []}])

@@ -179,10 +179,10 @@ def list_zones(
             Zone.max_lon >= min_lon, Zone.min_lon <= max_lon, Zone.max_lat >= min_lat, Zone.min_lat <= max_lat
         )
     if cursor is not None:
-        last_kind, last_code = decode_cursor(cursor, (str, str))
+        last_kind, last_code = decode_cursor(cursor, (str, str), "zones")
         query = query.where(tuple_(Zone.kind, Zone.code) > tuple_(last_kind, last_code))
     rows = list(session.scalars(query))
-    return paginate(rows, limit, lambda zone: [zone.kind, zone.code])
+    return paginate(rows, limit, lambda zone: [zone.kind, zone.code], "zones")
 
 
 def get_zone(session: Session, kind: str, code: str) -> Zone:

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.export import scrub
+from backend.spreadsheets import SafeWriter, safe_cell_sql
 from backend.storage import Storage
 from sandbox.models import DatasetVersion
 from sandbox.opendata.datasets import Dataset
@@ -92,18 +93,27 @@ def build(session: Session, storage: Storage, dataset: Dataset, *, now: datetime
 
 
 def _write_data(session: Session, dataset: Dataset, work: Path) -> int:
-    """data.csv (and data.geojson when spatial), streamed row by row; how many rows."""
+    """data.csv (and data.geojson when spatial), streamed row by row; how many rows. data.csv is
+    written safe for spreadsheets (``backend.spreadsheets``), rows.csv as the values are, for
+    the Parquet file (:func:`_write_parquet`)."""
     names = list(dataset.fields)
     count = 0
-    with (work / "data.csv").open("w", newline="", encoding="utf-8") as table:
-        writer = csv.writer(table, lineterminator="\n")
+    with (
+        (work / "data.csv").open("w", newline="", encoding="utf-8") as table,
+        (work / "rows.csv").open("w", newline="", encoding="utf-8") as plain,
+    ):
+        writer = SafeWriter(table, lineterminator="\n")
+        values = csv.writer(plain, lineterminator="\n")
         writer.writerow(names)
+        values.writerow(names)
         geojson = (work / "data.geojson").open("w", encoding="utf-8") if dataset.spatial else None
         try:
             if geojson:
                 geojson.write('{"type": "FeatureCollection", "features": [\n')
             for row, geometry in dataset.rows(session):
-                writer.writerow([_cell(row[name], dataset.fields[name]) for name in names])
+                cells = [_cell(row[name], dataset.fields[name]) for name in names]
+                writer.writerow(cells)
+                values.writerow(cells)
                 if geojson:
                     point = row.get("geo_point_2d")
                     shape = geometry or {"type": "Point", "coordinates": [point["lon"], point["lat"]]}
@@ -194,6 +204,8 @@ def _as_text(name: str, kind: str) -> str:
         return f"strftime({column}, '%Y-%m-%dT%H:%M:%S.%f+00:00') AS {column}"
     if kind == "boolean":
         return f"CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' END AS {column}"
+    if kind == "text":
+        return f"{safe_cell_sql(column)} AS {column}"
     return column
 
 
@@ -254,12 +266,14 @@ def _column(name: str, kind: str) -> str:
 
 
 def _write_parquet(dataset: Dataset, work: Path) -> None:
-    """data.parquet from data.csv, typed (DuckDB streams it: constant memory)."""
+    """data.parquet from rows.csv (the values as they are), typed (DuckDB streams it: constant
+    memory); rows.csv is then removed."""
     columns = ", ".join(_column(name, kind) for name, kind in dataset.fields.items())
     with engine(work) as connection:  # a time written without its offset is in UTC
-        connection.register("rows", connection.read_csv(str(work / "data.csv"), header=True, all_varchar=True))
+        connection.register("rows", connection.read_csv(str(work / "rows.csv"), header=True, all_varchar=True))
         # Column expressions built from the dataset's own schema (no request input).
         connection.execute(f"COPY (SELECT {columns} FROM rows) TO ? (FORMAT parquet)", [str(work / "data.parquet")])  # noqa: S608
+    (work / "rows.csv").unlink()
 
 
 def _changes(storage: Storage, dataset: Dataset, previous: DatasetVersion | None, work: Path) -> dict[str, int]:
@@ -306,10 +320,18 @@ def _write_changelog(
     )
 
 
+CSV_NOTE = (
+    "Les cellules de texte qui commencent par =, +, -, @, une tabulation ou un retour chariot sont "
+    "précédées d'une apostrophe (') : aucun tableur ne les évalue comme des formules. data.parquet "
+    "garde les valeurs telles quelles."
+)
+
+
 def _write_datapackage(dataset: Dataset, version: str, now: datetime, work: Path) -> None:
     resources: list[dict[str, Any]] = [
         {
             **_resource(work / "data.csv", "donnees", "csv"),
+            "description": CSV_NOTE,
             "type": "table",
             "encoding": "utf-8",
             "dialect": {"delimiter": ",", "header": True},

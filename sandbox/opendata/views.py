@@ -17,6 +17,7 @@ from backend.http import Blueprint, db_session, read_only
 from backend.openapi import file_response
 from sandbox.opendata import dcat, downloads, explore, services, snapshots
 from sandbox.opendata.odsql import TYPES
+from sandbox.schemas import OPTIONAL_KEY_SECURITY
 
 blp = Blueprint("explore", __name__, description="Open datasets, queried as the Opendatasoft Explore API v2.1 answers")
 ODSQL = "ODSQL (the Explore API's query language)"
@@ -86,7 +87,7 @@ QUERY_ERRORS = ((400, "odsql_error"), (400, "invalid_limit"), (400, "invalid_off
 class Catalog(MethodView):
     @blp.operation("listExploreDatasets")
     @blp.response(200, CatalogSchema)
-    @blp.doc(security=[{"ApikeyHeader": []}, {"ApikeyAuthorization": []}, {}])
+    @blp.doc(security=OPTIONAL_KEY_SECURITY)
     @read_only
     def get(self):
         """The published datasets, with their fields and their latest version"""
@@ -98,7 +99,7 @@ class Records(MethodView):
     @blp.operation("getExploreRecords", services.DatasetNotFound, services.VersionNotFound, *QUERY_ERRORS)
     @blp.arguments(RecordsQuerySchema, location="query")
     @blp.response(200, RecordsSchema)
-    @blp.doc(security=[{"ApikeyHeader": []}, {"ApikeyAuthorization": []}, {}])
+    @blp.doc(security=OPTIONAL_KEY_SECURITY)
     @read_only
     def get(self, args: dict[str, Any], dataset_id: str):
         """A dataset's records: select, where, group_by, order_by, refine, exclude, one page at a time
@@ -148,7 +149,7 @@ class Export(MethodView):
     @blp.operation("exportExploreRecords", services.DatasetNotFound, services.VersionNotFound, *QUERY_ERRORS)
     @blp.arguments(ExportQuerySchema, location="query")
     @blp.doc(
-        security=[{"ApikeyHeader": []}, {"ApikeyAuthorization": []}, {}],
+        security=OPTIONAL_KEY_SECURITY,
         responses={
             "200": file_response(
                 "Every matching record, streamed",
@@ -291,7 +292,7 @@ class OpenDatasetListSchema(ResponseSchema):
 
 
 _FILE_TYPES = sorted(set(snapshots.MEDIA_TYPES.values()))
-PUBLIC = [{"ApikeyHeader": []}, {"ApikeyAuthorization": []}, {}]
+PUBLIC = OPTIONAL_KEY_SECURITY
 
 
 @datasets_blp.route("/datasets")

@@ -118,3 +118,46 @@ def test_the_command_says_what_it_needs(wsgi_app):
     unknown = runner.invoke(args=["sandbox", "snapshot", "build", "--dataset", "nope"])
     assert unknown.exit_code != 0
     assert "unknown dataset" in unknown.output
+
+
+def test_data_csv_is_safe_in_a_spreadsheet_and_the_parquet_file_keeps_the_values(wsgi_app, session, tmp_path):
+    """Issue 17, item 4: OWASP's rule in the snapshots' data.csv too, on both ways a version is
+    built (the reports' large dataset in DuckDB, the categories' row by row), while data.parquet,
+    which the Explore API and programs read, keeps each value as it was written."""
+    from tests.factories import bearer_for, make_agent
+
+    client = wsgi_app.test_client()
+    admin = bearer_for(session, make_agent(session, "admin.tableur@seinesaintdenis.fr", role="admin"))
+    descriptions = ["=1+1", "-2+3+cmd", "@SUM(A1)", "Trou - profond"]  # (intake trims a leading tab)
+    for text in descriptions:
+        reference = submit(client, report_payload(description=text)).get_json()["reference"]
+        published = client.put(
+            f"/api/v1/triage/reports/{reference}/description-publication",
+            json={"publishable": True, "version": 1},
+            headers=admin,
+        )
+        assert published.status_code == 200, published.get_json()
+    renamed = client.patch("/api/v1/admin/categories/nid-de-poule", json={"name": "+Nid-de-poule"}, headers=admin)
+    assert renamed.status_code == 200, renamed.get_json()
+    build(wsgi_app, "--dataset", "signalements")
+    build(wsgi_app, "--dataset", "categories")
+
+    import csv
+    import io
+
+    def table(dataset: str, column: str) -> tuple[list[str], list[str]]:
+        (version,) = session.query(DatasetVersion).filter_by(dataset=dataset).all()
+        files = download(wsgi_app, version, tmp_path / dataset)
+        assert frictionless.validate(str(files / "datapackage.json")).valid
+        in_csv = [row[column] for row in csv.DictReader(io.StringIO((files / "data.csv").read_text()))]
+        with duckdb.connect() as connection:
+            query = f'SELECT "{column}" FROM read_parquet(?)'  # noqa: S608 (a test's own column)
+            in_parquet = [value for (value,) in connection.execute(query, [str(files / "data.parquet")]).fetchall()]
+        return in_csv, in_parquet
+
+    in_csv, in_parquet = table("signalements", "description")
+    assert sorted(in_parquet) == sorted(descriptions)
+    assert sorted(in_csv) == sorted(["'=1+1", "'-2+3+cmd", "'@SUM(A1)", "Trou - profond"])
+    in_csv, in_parquet = table("categories", "name")
+    assert "+Nid-de-poule" in in_parquet
+    assert [name for name in in_csv if name.startswith("'")] == ["'+Nid-de-poule"]  # the others as they are
