@@ -13,6 +13,12 @@ class OptOutQuerySchema(ma.Schema):
     token = ma.fields.String(required=True, metadata={"description": "The token of the link in the e-mail"})
 
 
+class OptOutLinkSchema(ma.Schema):
+    """The query of the e-mails' link, posted to as it is by a mail client's one-click unsubscribe."""
+
+    token = ma.fields.String(metadata={"description": "The token of the link in the e-mail (or in the form)"})
+
+
 class OptOutFormSchema(ma.Schema):
     """The confirmation form of the opt-out page, or a mail client's one-click unsubscribe
     (RFC 8058: ``List-Unsubscribe=One-Click``, the token in the link's query)."""

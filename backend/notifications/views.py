@@ -45,16 +45,18 @@ class OptOut(MethodView):
         return Response(page, mimetype="text/html")
 
     @blp.operation("optOut", reporters.InvalidOptOutLink, ReportNotFound)
+    @blp.arguments(schemas.OptOutLinkSchema, location="query", as_kwargs=True)
     @blp.arguments(schemas.OptOutFormSchema, location="form", example={"List-Unsubscribe": "One-Click"})
     @blp.response(200, schemas.OptedOutSchema)
-    def post(self, form, reference: str):
+    def post(self, form, reference: str, token: str | None = None):
         """Stop e-mails about a report: the token of the e-mail's link, in the form or the query string
 
         Answers a French page to a browser (the opt-out page's button) and JSON otherwise.
         Safe to repeat.
         """
-        token = form.get("token") or request.args.get("token")
-        report = reporters.opt_out(db_session(), reference, token, deps.current().settings.secret_key)
+        report = reporters.opt_out(
+            db_session(), reference, form.get("token") or token, deps.current().settings.secret_key
+        )
         if _wants_html():
             page = render_template(
                 "opt_out.html", title="C'est noté", message=schemas.OPTED_OUT, confirm=False, action="", token=""
