@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from backend import cli, deps, health, http, logs, pagination, ratelimits, web
 from backend.citizens.pages import blp as citizens_blp
 from backend.config import Settings
+from backend.console.pages import blp as console_blp
 from backend.db import Database
 from backend.directory.agents import Throttle
 from backend.directory.models import ROLES
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     web.install(app, secure_cookies=settings.public_base_url.startswith("https://"), map_tile_url=settings.map_tile_url)
     app.register_blueprint(zone_pages_blp)
     app.register_blueprint(citizens_blp)
+    app.register_blueprint(console_blp)
     app.register_blueprint(open311_blp)
 
     # Swagger UI's own files, served from the installed package: the docs work offline.

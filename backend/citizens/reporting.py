@@ -18,23 +18,13 @@ from backend.directory.models import Category
 from backend.directory.services import list_categories
 from backend.errors import DomainError
 from backend.reports.intake import verify_reporter_token
-from backend.reports.models import Report
+from backend.reports.models import STATUS_LABELS, Report
 from backend.reports.services import get_report
 from backend.revision import current_revision
 from backend.routing.services import Router
 from backend.zones.models import Zone
 
 # What a resident reads of a report's status.
-STATUS_LABELS = {
-    "received": "Reçu",
-    "open": "Ouvert",
-    "acknowledged": "Pris en compte",
-    "in_progress": "En cours de traitement",
-    "resolved": "Résolu",
-    "rejected": "Rejeté",
-    "duplicate": "Doublon d'un autre signalement",
-    "referred": "Transmis à un autre organisme",
-}
 MAX_REMEMBERED = 30
 
 

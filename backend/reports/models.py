@@ -23,6 +23,18 @@ STATUSES = OPEN_STATUSES + CLOSED_STATUSES
 # How urgent a report is (the ``priority`` column holds the number; the API, the name).
 PRIORITIES = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 PRIORITY_NAMES = {value: name for name, value in PRIORITIES.items()}
+# What residents and agents read of a status and a priority (the fronts, the e-mails).
+STATUS_LABELS = {
+    "received": "Reçu",
+    "open": "Ouvert",
+    "acknowledged": "Pris en compte",
+    "in_progress": "En cours de traitement",
+    "resolved": "Résolu",
+    "rejected": "Rejeté",
+    "duplicate": "Doublon d'un autre signalement",
+    "referred": "Transmis à un autre organisme",
+}
+PRIORITY_LABELS = {"low": "Basse", "normal": "Normale", "high": "Haute", "urgent": "Urgente"}
 # Where no park nor commune is known, a sensitive species is shown on a 0.01 degree grid (~1 km).
 COARSE_DECIMALS = 2
 

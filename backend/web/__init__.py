@@ -74,6 +74,12 @@ COMPRESSED_TYPES = [
 ]
 
 
+@blp.get("/")
+def home() -> Response:
+    """The root: what Signal93 is, and where each of its users goes (French)."""
+    return _secure(compress.after_request(page("web/home.html", title="Accueil")))
+
+
 @blp.get("/static/<path:filename>")
 def static(filename: str) -> Response:
     """The shared assets (ours, and the vendored ``vendor/<package>/…``). Pages name them with a
@@ -151,10 +157,16 @@ def install(app: Flask, *, secure_cookies: bool, map_tile_url: str | None = None
     app.jinja_env.filters.update(paris=paris_time, pairs=pairs)
 
 
-def paris_time(moment: datetime | None) -> str:
-    """A moment as residents read it: Paris time, « 29/11/2026 à 14:05 »."""
-    if moment is None:
+def paris_time(moment: datetime | str | None) -> str:
+    """A moment as residents read it: Paris time, « 29/11/2026 à 14:05 » (from a datetime, or
+    the ISO 8601 text a schema dumps)."""
+    if not moment:
         return ""
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment)
+        except ValueError:
+            return moment
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(LOCAL_TIME).strftime("%d/%m/%Y à %H:%M")

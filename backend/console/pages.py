@@ -1,0 +1,420 @@
+"""The console's pages: sign in and out, the queue (every filter of the triage API, in the URL),
+a report with every action, the CSV of what is shown, the originals of photos and videos.
+
+A console session is an agent token, the API's own: issued by the same sign-in (same passwords,
+same throttling), kept in the signed session cookie (HttpOnly, SameSite=Lax, Secure in
+production), checked on every request (a disabled account or a revoked token is out at once),
+revoked when the agent signs out, and left after 30 minutes without a request."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import marshmallow as ma
+from flask import Response, g, redirect, request, session, stream_with_context, url_for
+
+from backend import deps, web
+from backend.db import utcnow
+from backend.directory import agents
+from backend.directory.models import Agent
+from backend.errors import DomainError
+from backend.http import db_session, read_only
+from backend.reports.models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES
+from backend.triage import access, moves
+from backend.triage import media as agent_media
+from backend.triage import queue as triage_queue
+from backend.triage.errors import StaleReport
+from backend.triage.schemas import QueueQuerySchema, TriageReportDetailSchema, queue_item
+
+blp = web.pages_blueprint("console", __name__, url_prefix="/console", template_folder="templates")
+
+TOKEN = "console_token"  # noqa: S105 (the session key that holds it, not a secret)
+SEEN = "console_seen"
+IDLE_SECONDS = 30 * 60  # a console left alone this long asks to sign in again
+PUBLIC_ENDPOINTS = ("console.sign_in", "console.sign_in_form")
+_QUEUE = QueueQuerySchema()
+_DETAIL = TriageReportDetailSchema()
+SORT_LABELS = {
+    "received": "Les plus récents",
+    "oldest": "Les plus anciens",
+    "due": "Échéance la plus proche",
+    "supports": "Les plus soutenus",
+    "priority": "Priorité",
+}
+# Why a form was refused, as an agent reads it.
+REFUSALS = {
+    "invalid_transition": "Ce changement de statut n'est pas permis depuis le statut actuel pour votre rôle.",
+    "note_required": "Pour rejeter ou transmettre un signalement, écrivez pourquoi dans la note.",
+    "forbidden_for_role": "Seul un superviseur (ou un administrateur) peut faire cela.",
+    "unknown_agent": "Aucun agent actif de la direction n'a cette adresse e-mail.",
+    "unknown_unit": "Aucune unité active de la direction n'a ce code.",
+    "validation_error": "Le formulaire est incomplet ou contient une valeur non reconnue.",
+}
+
+
+@blp.app_template_filter("status_label")
+def status_label(status: str | None) -> str:
+    return STATUS_LABELS.get(status or "", status or "")
+
+
+@blp.app_template_filter("priority_label")
+def priority_label(priority: str | None) -> str:
+    return PRIORITY_LABELS.get(priority or "", priority or "")
+
+
+# The trail as agents read it, by event kind.
+EVENT_TEXTS = {
+    "submitted": "Signalement reçu",
+    "routed": "Acheminé",
+    "note": "Note",
+    "assigned": "Affectation",
+    "priority": "Priorité changée",
+    "description_publication": "Publication de la description",
+    "rerouted": "Réacheminé vers une autre direction",
+    "media_added": "Photo ou vidéo ajoutée",
+    "media_published": "Photo ou vidéo publiée",
+    "media_unpublished": "Photo ou vidéo retirée",
+    "seen_again": "Observé de nouveau",
+    "identification_reviewed": "Identification revue",
+    "reporter_notified": "Auteur prévenu par e-mail",
+    "unit_notified": "Unité prévenue",
+    "urgent_alerted": "Alerte urgente envoyée",
+}
+
+
+@blp.app_template_filter("trail_text")
+def trail_text(event: dict[str, Any]) -> str:
+    """One event of a report's trail, in French, with its note when it has one."""
+    data = event.get("data") or {}
+    if event.get("kind") == "status":
+        text = f"Statut : {status_label(data.get('to') or data.get('status'))}"
+    else:
+        text = EVENT_TEXTS.get(event.get("kind", ""), event.get("kind", ""))
+    if data.get("priority"):
+        text += f" : {priority_label(data['priority'])}"
+    note = data.get("note") or data.get("internal_note")
+    return f"{text} — « {note} »" if note else text
+
+
+@blp.before_request
+def _signed_in() -> Response | None:
+    """Every page but the sign-in's needs a live session: else to the sign-in, back here after."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    token, seen = session.get(TOKEN), session.get(SEEN, 0)
+    expired = not isinstance(seen, int | float) or time.time() - seen > IDLE_SECONDS
+    if token and not expired:
+        try:
+            g.agent, g.agent_token_id = agents.authenticate(db_session(), token, now=utcnow())
+        except DomainError:  # revoked, expired, or the account disabled
+            token = None
+        else:
+            session[SEEN] = int(time.time())
+            return None
+    reason = "expiree" if token or seen else None
+    session.pop(TOKEN, None)
+    session.pop(SEEN, None)
+    arguments = {"suivant": request.full_path if request.method == "GET" else url_for("console.queue_page")}
+    if reason:
+        arguments["raison"] = reason
+    return redirect(url_for("console.sign_in_form", **arguments), 303)
+
+
+def _agent() -> Agent:
+    return g.agent
+
+
+def _next_page(target: str | None) -> str:
+    """Where to go after signing in: a page of the console, never elsewhere."""
+    parts = urlsplit(target or "")
+    if parts.scheme or parts.netloc or not parts.path.startswith("/console/"):
+        return url_for("console.queue_page")
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+@blp.get("/connexion")
+@read_only
+def sign_in_form() -> Response:
+    """The sign-in page (the agents' e-mail and password)."""
+    message = "Votre session a expiré : reconnectez-vous." if request.args.get("raison") == "expiree" else None
+    return web.page(
+        "console/sign_in.html", title="Connexion", message=message, next=_next_page(request.args.get("suivant"))
+    )
+
+
+@blp.post("/connexion")
+def sign_in() -> Response:
+    """Exchange e-mail and password for a console session (the same throttling as the API)."""
+    email = request.form.get("email", "")[:254]
+    target = _next_page(request.form.get("suivant"))
+    try:
+        _, token, _ = agents.issue_token(
+            db_session(),
+            email=email,
+            password=request.form.get("password", "")[:1024],
+            address=request.remote_addr or "",
+            now=utcnow(),
+            throttle=deps.current().sign_in_throttle,
+        )
+    except agents.TooManyAttempts as refused:
+        response = web.page(
+            "console/sign_in.html",
+            429,
+            title="Connexion",
+            error="Trop d'essais infructueux depuis cet appareil : patientez quelques minutes avant de réessayer.",
+            email=email,
+            next=target,
+        )
+        response.headers.update(refused.headers)
+        return response
+    except agents.BadCredentials:
+        return web.page(
+            "console/sign_in.html",
+            401,
+            title="Connexion",
+            error="Adresse e-mail ou mot de passe incorrect, ou compte désactivé.",
+            email=email,
+            next=target,
+        )
+    session.clear()
+    session[TOKEN] = token
+    session[SEEN] = int(time.time())
+    session.permanent = False
+    return redirect(target, 303)
+
+
+@blp.post("/deconnexion")
+def sign_out() -> Response:
+    """End the session: its token is revoked (a copy of the cookie opens nothing after)."""
+    agents.revoke(db_session(), g.agent_token_id, utcnow())
+    session.clear()
+    return redirect(url_for("console.sign_in_form"), 303)
+
+
+def _queue_args(source: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """The queue's filters from the URL (the triage API's own names and rules); empty fields of
+    the filter form are no filter. Returns the parsed arguments and the errors, in French."""
+    raw: dict[str, Any] = {}
+    for name, value in source.items(multi=True):
+        if not value.strip():
+            continue
+        if name in _QUEUE.fields:
+            raw.setdefault(name, []).append(value)
+    flat = {name: values if name == "status" else values[0] for name, values in raw.items()}
+    try:
+        return _QUEUE.load(flat), {}
+    except ma.ValidationError as invalid:
+        fields = invalid.messages if isinstance(invalid.messages, dict) else {}
+        return _QUEUE.load({}), {name: "valeur non reconnue" for name in fields}
+
+
+def _filter_values(args: dict[str, Any]) -> dict[str, Any]:
+    return {name: args[name] for name in triage_queue.FILTERS if name in args}
+
+
+@blp.get("/")
+@read_only
+def queue_page() -> Response:
+    """The queue of the agent's directorate (admins: all), filtered as the URL says."""
+    args, errors = _queue_args(request.args)
+    agent = _agent()
+    page, counts, error = None, None, None
+    if not errors:
+        try:
+            page, counts = triage_queue.queue(
+                db_session(),
+                agent,
+                filters=_filter_values(args),
+                sort=args["sort"],
+                limit=args["limit"],
+                cursor=args.get("cursor"),
+                now=utcnow(),
+                with_counts=True,
+                known_id=deps.current().router.table(db_session()).id_of,
+            )
+        except DomainError as refused:
+            errors = {name: "valeur non reconnue" for name in (refused.errors.get("query") or {"filtres": 1})}
+            error = refused
+    kept = [(name, value) for name, value in request.args.items(multi=True) if name != "cursor" and value.strip()]
+    return web.page(
+        "console/queue.html",
+        422 if errors else 200,
+        title="File des signalements",
+        agent=agent,
+        items=[queue_item(row) for row in page.items] if page else [],
+        counts=counts or {},
+        total=sum((counts or {}).values()),
+        next_url=f"?{urlencode([*kept, ('cursor', page.next_cursor)])}" if page and page.next_cursor else None,
+        csv_url=url_for("console.export") + (f"?{urlencode(kept)}" if kept else ""),
+        filters=args,
+        given=dict(kept),
+        errors=errors,
+        refused=error,
+        statuses=STATUSES,
+        sorts=SORT_LABELS,
+        opened_at=utcnow().isoformat(),
+    )
+
+
+@blp.get("/export.csv")
+@read_only
+def export() -> Response:
+    """What the queue shows, as CSV (the agents' export: the filters and the order of the page)."""
+    args, errors = _queue_args(request.args)
+    if errors:
+        return web.error_page(422, "Filtres à corriger", "Un des filtres n'est pas reconnu : corrigez-le sur la file.")
+    chunks = triage_queue.queue_csv(
+        db_session(), deps.current().database, _agent(), filters=_filter_values(args), sort=args["sort"], now=utcnow()
+    )
+    headers = {"Content-Disposition": 'attachment; filename="signalements.csv"', "Cache-Control": "private, no-store"}
+    return Response(stream_with_context(chunks), mimetype="text/csv", headers=headers)
+
+
+def _report_page(reference: str, *, status: int = 200, notice: str | None = None, since: str | None = None) -> Response:
+    read = access.read_report(db_session(), _agent(), reference, now=utcnow())
+    report = _DETAIL.dump(read)
+    changes = []
+    if since:
+        try:
+            moment = datetime.fromisoformat(since)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            changes = [event for event in report["trail"] if datetime.fromisoformat(event["at"]) > moment]
+    return web.page(
+        "console/report.html",
+        status,
+        title=f"Signalement {report['reference']}",
+        agent=_agent(),
+        report=report,
+        notice=notice or session.pop("console_notice", None),
+        changes=changes,
+        priorities=list(PRIORITIES),
+        opened_at=utcnow().isoformat(),
+    )
+
+
+@blp.get("/signalements/<string:reference>")
+@read_only
+def report_page(reference: str) -> Response:
+    """A report: everything the triage API gives, and a form for each action the agent may take."""
+    return _report_page(reference)
+
+
+def _act(reference: str, done: str, action: Any) -> Response:
+    """Run one change of a report; back to its page, saying what happened or why it was refused.
+    A stale version says what changed since the page was opened (never a silent overwrite)."""
+    try:
+        action()
+    except StaleReport:
+        db_session().rollback()
+        return _report_page(
+            reference,
+            status=409,
+            notice="Ce signalement a changé depuis que vous l'avez ouvert : votre action n'a pas été appliquée. "
+            "Voici ce qui a changé ; recommencez si elle convient toujours.",
+            since=request.form.get("ouvert_le"),
+        )
+    except DomainError as refused:
+        if refused.status == 404:
+            raise
+        db_session().rollback()
+        return _report_page(reference, status=refused.status, notice=REFUSALS.get(refused.code, refused.message))
+    session["console_notice"] = done
+    return redirect(url_for("console.report_page", reference=reference), 303)
+
+
+def _version() -> int | None:
+    text = request.form.get("version", "")
+    return int(text) if text.isdigit() and len(text) <= 9 else None
+
+
+def _text(name: str, limit: int = 4000) -> str:
+    return request.form.get(name, "").strip()[:limit]
+
+
+@blp.post("/signalements/<string:reference>/statut")
+def move(reference: str) -> Response:
+    """Move the report along the workflow, with a public or internal note."""
+    target = request.form.get("statut", "")
+    note = _text("note")
+    return _act(
+        reference,
+        f"Statut changé : {status_label(target)}.",
+        lambda: moves.transition(
+            db_session(),
+            _agent(),
+            reference,
+            to=target if target in STATUSES else "",
+            version=_version(),
+            now=utcnow(),
+            queue=deps.current().queue,
+            note=note or None,
+            note_public=request.form.get("publique") == "oui",
+            duplicate_of=_text("doublon_de", 40) or None,
+        ),
+    )
+
+
+@blp.post("/signalements/<string:reference>/note")
+def note(reference: str) -> Response:
+    """Add a note to the trail: public (on the report's public page) or internal."""
+    text = _text("note")
+    if not text:
+        return _report_page(reference, status=422, notice="Écrivez la note avant de l'ajouter.")
+    return _act(
+        reference,
+        "Note ajoutée.",
+        lambda: moves.add_note(
+            db_session(), _agent(), reference, text=text, public=request.form.get("publique") == "oui", now=utcnow()
+        ),
+    )
+
+
+@blp.post("/signalements/<string:reference>/affectation")
+def assign(reference: str) -> Response:
+    """Assign the report to an agent (or nobody) and/or a unit of its directorate."""
+    email = _text("agent", 254)
+    unit = _text("unite", 40)
+    return _act(
+        reference,
+        "Affectation enregistrée.",
+        lambda: moves.assign(
+            db_session(),
+            _agent(),
+            reference,
+            assignee_email=(None if email == "personne" else email) if email else moves.KEEP_ASSIGNEE,
+            unit_code=unit or None,
+            version=_version(),
+            now=utcnow(),
+            queue=deps.current().queue,
+        ),
+    )
+
+
+@blp.post("/signalements/<string:reference>/priorite")
+def prioritise(reference: str) -> Response:
+    """Set the report's priority."""
+    priority = request.form.get("priorite", "")
+    if priority not in PRIORITIES:
+        return _report_page(reference, status=422, notice=REFUSALS["validation_error"])
+    return _act(
+        reference,
+        f"Priorité : {priority_label(priority)}.",
+        lambda: moves.set_priority(
+            db_session(), _agent(), reference, priority=priority, version=_version(), now=utcnow()
+        ),
+    )
+
+
+@blp.get("/medias/<int:media_id>/original")
+@read_only
+def original(media_id: int) -> Response:
+    """The original of a photo or video, as received (agents of the report's directorate)."""
+    found = agent_media.original_file(db_session(), deps.current().storage, _agent(), media_id)
+    return Response(
+        found.data, mimetype=found.content_type, headers={"Cache-Control": "private, no-store", "ETag": found.etag}
+    )

@@ -1,0 +1,252 @@
+"""The staff console, through the app as ``wsgi.py`` serves it (the sandbox mounted beside it):
+sign in and out, the queue and its filters in the URL, a report and its actions, the CSV, what
+an agent of another directorate cannot reach, stale forms, CSRF, idle and disabled sessions."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+from dataclasses import replace
+
+import pytest
+
+from backend.app import create_app, inline_queue
+from backend.console.pages import IDLE_SECONDS, SEEN
+from sandbox.app import create_sandbox_app, mount
+from tests.factories import bearer_for, make_agent, report_payload, submit, use_queue
+
+PASSWORD = "correct horse battery staple"  # make_agent's
+DVD_AGENT = "agent.voirie@seinesaintdenis.fr"
+DEA_AGENT = "agent.eau@seinesaintdenis.fr"
+OVERFLOW_AT = (2.4440, 48.9300)  # Bobigny, on no departmental road: the DEA's
+
+
+@pytest.fixture
+def console(settings, database, smtp_server, session):
+    """The served app with a real SMTP server and jobs in-process; a DVD and a DEA agent."""
+    url, box = smtp_server
+    app = create_app(replace(settings, smtp_url=url), database=database)
+    use_queue(app, inline_queue(app))
+    mount(app, create_sandbox_app(settings, database=database))
+    make_agent(session, DVD_AGENT, directorate="DVD")
+    make_agent(session, DEA_AGENT, directorate="DEA")
+    return app, box
+
+
+def csrf(page) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert found, page.get_data(as_text=True)[:500]
+    return found.group(1)
+
+
+def sign_in(client, email: str, password: str = PASSWORD, target: str = ""):
+    form = client.get(f"/console/connexion?suivant={target}")
+    return client.post(
+        "/console/connexion",
+        data={"email": email, "password": password, "csrf_token": csrf(form), "suivant": target},
+    )
+
+
+def pothole(client) -> str:
+    return submit(client, report_payload()).get_json()["reference"]
+
+
+def overflow(client, **fields) -> str:
+    payload = report_payload("debordement-avaloir", at=OVERFLOW_AT, attributes={"pluie": "oui"}, **fields)
+    answer = submit(client, payload)
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()["reference"]
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_an_agent_signs_in_and_lands_on_the_page_asked_for_with_a_safe_cookie(console):
+    app, _ = console
+    client = app.test_client()
+    asked = client.get("/console/?status=open")
+    assert asked.status_code == 303
+    assert asked.headers["Location"].startswith("/console/connexion?suivant=")
+
+    wrong = sign_in(client, DVD_AGENT, "not the password", "/console/?status=open")
+    assert wrong.status_code == 401
+    assert "Adresse e-mail ou mot de passe incorrect" in text(wrong)
+    assert client.get("/console/").status_code == 303  # still not signed in
+
+    signed = sign_in(client, DVD_AGENT, target="/console/?status=open")
+    assert (signed.status_code, signed.headers["Location"]) == (303, "/console/?status=open")
+    cookie = signed.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    page = client.get("/console/?status=open")
+    assert page.status_code == 200
+    assert "File des signalements" in text(page)
+    assert DVD_AGENT in text(page)
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
+
+    # After signing in, only the console's own pages: never another site.
+    elsewhere = sign_in(app.test_client(), DVD_AGENT, target="https://ailleurs.example/console/")
+    assert elsewhere.headers["Location"] == "/console/"
+
+
+def test_the_queue_filters_from_the_url_counts_pages_and_exports_what_it_shows(console):
+    app, _ = console
+    client = app.test_client()
+    mine = [pothole(client) for _ in range(3)]
+    theirs = overflow(client)
+    sign_in(client, DVD_AGENT)
+
+    page = text(client.get("/console/"))
+    assert all(reference in page for reference in mine)
+    assert theirs not in page  # the DEA's report is not in the DVD's queue
+    assert "3 signalements sous ces filtres" in page
+
+    first = client.get("/console/?limit=2&sort=oldest")
+    assert mine[0] in text(first)
+    assert mine[2] not in text(first)
+    following = re.search(r'href="(\?[^"]*cursor=[^"]+)"', text(first)).group(1).replace("&amp;", "&")
+    second = text(client.get(f"/console/{following}"))
+    assert mine[2] in second
+    assert mine[0] not in second
+
+    assert "Aucun signalement" in text(client.get("/console/?status=resolved"))
+    refused = client.get("/console/?commune=%27--")
+    assert refused.status_code == 422
+    assert "Filtres à corriger" in text(refused)
+
+    export = client.get("/console/export.csv?sort=oldest&limit=2")
+    assert export.status_code == 200
+    assert export.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(text(export))))
+    assert [row["reference"] for row in rows] == mine  # every report under the filters, in the page's order
+
+
+def test_an_agent_of_another_directorate_reaches_nothing_of_a_report(console, session):
+    app, _ = console
+    client = app.test_client()
+    reference = pothole(client)
+    sign_in(client, DEA_AGENT)
+    page = client.get(f"/console/signalements/{reference}")
+    assert page.status_code == 404
+    assert "Page introuvable" in text(page)
+    token = csrf(client.get("/console/"))
+    for action, form in (
+        ("statut", {"statut": "acknowledged", "version": "1"}),
+        ("note", {"note": "vu"}),
+        ("affectation", {"agent": DEA_AGENT, "version": "1"}),
+        ("priorite", {"priorite": "urgent", "version": "1"}),
+    ):
+        answer = client.post(f"/console/signalements/{reference}/{action}", data={**form, "csrf_token": token})
+        assert answer.status_code == 404, action
+    admin = bearer_for(session, make_agent(session, "admin.console@seinesaintdenis.fr", role="admin"))
+    trail = client.get(f"/api/v1/triage/reports/{reference}", headers=admin).get_json()["trail"]
+    assert [event["kind"] for event in trail if event["actor"] == "agent"] == []  # nothing was changed
+
+
+def test_a_dea_agent_acknowledges_the_overflow_with_a_public_note_and_the_reporter_is_mailed(console):
+    app, box = console
+    client = app.test_client()
+    contact = {"name": "Awa", "email": "awa@example.org", "consent_contact": True}
+    reference = overflow(client, reporter=contact)
+    sign_in(client, DEA_AGENT)
+    assert reference in text(client.get("/console/?status=open"))
+    page = client.get(f"/console/signalements/{reference}")
+    assert page.status_code == 200
+    assert "awa@example.org" in text(page)  # contact shown: the reporter consented
+    version = re.search(r'name="version" value="(\d+)"', text(page)).group(1)
+    moved = client.post(
+        f"/console/signalements/{reference}/statut",
+        data={
+            "statut": "acknowledged",
+            "note": "Équipe d'assainissement prévenue",
+            "publique": "oui",
+            "version": version,
+            "csrf_token": csrf(page),
+        },
+    )
+    assert moved.status_code == 303
+    after = text(client.get(moved.headers["Location"]))
+    assert "Statut changé : Pris en compte." in after
+    assert "Équipe d&#39;assainissement prévenue" in after
+    assert len(box.messages) == 1
+    assert box.messages[0]["To"] == "awa@example.org"
+    assert "Équipe d'assainissement prévenue" in box.messages[0].get_content()
+
+
+def test_a_stale_form_is_refused_with_what_changed_never_a_silent_overwrite(console, session):
+    app, _ = console
+    client = app.test_client()
+    reference = pothole(client)
+    sign_in(client, DVD_AGENT)
+    page = client.get(f"/console/signalements/{reference}")
+    token = csrf(page)
+    opened = re.search(r'name="ouvert_le" value="([^"]+)"', text(page)).group(1)
+    colleague = bearer_for(session, make_agent(session, "collegue.voirie@seinesaintdenis.fr"))
+    assert (
+        client.put(
+            f"/api/v1/triage/reports/{reference}/priority", json={"priority": "urgent", "version": 1}, headers=colleague
+        ).status_code
+        == 200
+    )
+    stale = client.post(
+        f"/console/signalements/{reference}/statut",
+        data={"statut": "acknowledged", "version": "1", "ouvert_le": opened, "csrf_token": token},
+    )
+    assert stale.status_code == 409
+    assert "a changé depuis que vous l&#39;avez ouvert" in text(stale)
+    assert "Priorité changée : Urgente" in text(stale)
+    assert "Pris en compte" not in text(stale).split("Agir")[0].split("Statut</dt>")[1][:80]  # not applied
+
+
+def test_sign_out_revokes_the_session_and_a_disabled_account_is_out_at_once(console, session):
+    app, _ = console
+    client = app.test_client()
+    sign_in(client, DVD_AGENT)
+    copied = client.get_cookie("signal93").value
+    out = client.post("/console/deconnexion", data={"csrf_token": csrf(client.get("/console/"))})
+    assert out.status_code == 303
+    thief = app.test_client()
+    thief.set_cookie("signal93", copied)
+    assert thief.get("/console/").status_code == 303  # the copy opens nothing
+
+    sign_in(client, DVD_AGENT)
+    assert client.get("/console/").status_code == 200
+    from backend.directory import agents
+
+    agents.set_active(session, DVD_AGENT, False)
+    session.commit()
+    assert client.get("/console/").status_code == 303
+
+
+def test_an_idle_session_asks_to_sign_in_again_and_forms_need_their_csrf_token(console):
+    app, _ = console
+    client = app.test_client()
+    sign_in(client, DVD_AGENT)
+    with client.session_transaction() as cookie:
+        cookie[SEEN] = int(time.time()) - IDLE_SECONDS - 5
+    idle = client.get("/console/")
+    assert idle.status_code == 303
+    assert "raison=expiree" in idle.headers["Location"]
+    assert "Votre session a expiré" in text(client.get(idle.headers["Location"]))
+
+    sign_in(client, DVD_AGENT)
+    reference = pothole(client)
+    forged = client.post(f"/console/signalements/{reference}/note", data={"note": "sans jeton"})
+    assert forged.status_code == 400
+    assert "Page expirée" in text(forged)
+
+
+def test_the_root_page_says_what_signal93_is_and_links_each_of_its_users(wsgi_client):
+    """Issue 17, item 17: / answered a 404 in JSON."""
+    page = wsgi_client.get("/")
+    assert page.status_code == 200
+    assert page.mimetype == "text/html"
+    body = text(page)
+    assert "Signal93 reçoit les signalements" in body
+    for link in ("/console/", "/api/v1/docs", "/sandbox/", "/signaler"):
+        assert f'href="{link}"' in body
+        assert wsgi_client.get(link).status_code in (200, 303), link

@@ -1,0 +1,118 @@
+"""The console tried as a new agent would, in headless Chromium against a real gunicorn and SMTP
+server: an agent of the DEA signs in, filters the queue to the open reports, finds the overflow
+reported this morning, opens it, acknowledges it with a public note and sees it on the trail,
+and the reporter gets the e-mail; an agent of the DVD never sees it; both sign out. Every page
+passes axe-core and is written to instance/screenshots/console-*.png."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.factories import report_payload
+from tests.servers import ROOT, app_env, flask, free_port, gunicorn, request
+from tests.test_citizens_browser import FLASK
+from tests.test_zone_pages_browser import SCREENSHOTS, accessibility_problems, browser
+
+pytestmark = pytest.mark.browser
+DESK = {"viewport": {"width": 1366, "height": 900}}
+PASSWORD = "un mot de passe assez long"
+OVERFLOW_AT = (2.4440, 48.9300)  # Bobigny, on no departmental road: the DEA's
+
+
+def create_agent(env, email: str, directorate: str) -> None:
+    created = subprocess.run(
+        [*FLASK, "agents", "create", "--email", email, "--directorate", directorate, "--password-stdin"],
+        cwd=ROOT,
+        env=env,
+        input=f"{PASSWORD}\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+
+
+def sign_in(page, base: str, email: str) -> None:
+    page.goto(f"{base}/console/")
+    assert "/console/connexion" in page.url
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{base}/console/")
+
+
+def test_a_dea_agent_acknowledges_the_morning_s_overflow_and_a_dvd_agent_never_sees_it(
+    tmp_path, fresh_database_url, smtp_server
+):
+    from playwright.sync_api import sync_playwright
+
+    smtp_url, box = smtp_server
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = app_env(
+        tmp_path / "instance", fresh_database_url, SECRET_KEY="k" * 40, PUBLIC_BASE_URL=base, SMTP_URL=smtp_url
+    )
+    assert flask(env, "seed").returncode == 0
+    create_agent(env, "agent.eau@seinesaintdenis.fr", "DEA")
+    create_agent(env, "agent.voirie@seinesaintdenis.fr", "DVD")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    with gunicorn(env, workers=2, port=port) as served, sync_playwright() as playwright:
+        contact = {"name": "Awa", "email": "awa@example.org", "consent_contact": True}
+        status, created = request(
+            "POST",
+            f"{served}/api/v1/reports",
+            report_payload("debordement-avaloir", at=OVERFLOW_AT, attributes={"pluie": "oui"}, reporter=contact),
+        )
+        assert status == 201, created
+        overflow = created["reference"]
+        status, created = request("POST", f"{served}/api/v1/reports", report_payload())
+        assert status == 201, created
+        pothole = created["reference"]
+
+        chromium = browser(playwright)
+        page = chromium.new_context(**DESK).new_page()
+        page.goto(f"{served}/console/connexion")
+        assert accessibility_problems(page) == []
+        page.screenshot(path=str(SCREENSHOTS / "console-connexion.png"), full_page=True)
+
+        # The DEA's agent: the queue, filtered to what is open, holds the overflow and not the pothole.
+        sign_in(page, served, "agent.eau@seinesaintdenis.fr")
+        page.get_by_label("Ouvert", exact=True).check()
+        page.get_by_role("button", name="Filtrer").click()
+        page.wait_for_url("**/console/?status=open*")
+        assert page.get_by_role("link", name=overflow).is_visible()
+        assert page.get_by_role("link", name=pothole).count() == 0
+        assert accessibility_problems(page) == []
+        page.screenshot(path=str(SCREENSHOTS / "console-file.png"), full_page=True)
+
+        page.get_by_role("link", name=overflow).click()
+        page.wait_for_url(f"**/console/signalements/{overflow}")
+        assert page.get_by_text("awa@example.org").is_visible()
+        assert accessibility_problems(page) == []
+        page.screenshot(path=str(SCREENSHOTS / "console-signalement.png"), full_page=True)
+        page.get_by_label("Nouveau statut").select_option("acknowledged")
+        page.get_by_label("Note", exact=True).fill("Équipe d'assainissement prévenue, passage ce matin")
+        page.get_by_label("Note publique (visible").check()
+        page.get_by_role("button", name="Changer le statut").click()
+        page.wait_for_url(f"**/console/signalements/{overflow}")
+        assert page.get_by_role("status").inner_text() == "Statut changé : Pris en compte."
+        assert page.get_by_text("Statut : Pris en compte — « Équipe d'assainissement prévenue").is_visible()
+        assert accessibility_problems(page) == []
+        page.screenshot(path=str(SCREENSHOTS / "console-signalement-pris-en-compte.png"), full_page=True)
+        mails = [m for m in box.messages if m["To"] == "awa@example.org"]
+        assert len(mails) == 1
+        assert "passage ce matin" in mails[0].get_content()
+        page.get_by_role("button", name="Se déconnecter").click()
+        page.wait_for_url("**/console/connexion")
+
+        # The DVD's agent never sees it: not in the queue, and its page is a 404.
+        sign_in(page, served, "agent.voirie@seinesaintdenis.fr")
+        assert page.get_by_role("link", name=pothole).is_visible()
+        assert page.get_by_role("link", name=overflow).count() == 0
+        answer = page.goto(f"{served}/console/signalements/{overflow}")
+        assert answer.status == 404
+        assert page.get_by_role("heading", name="Page introuvable").is_visible()
+        chromium.close()
