@@ -76,6 +76,17 @@ INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 _CONSTANT_RE = re.compile(r"^[a-z][a-z_]*$")
 
 
+def stream(session: Session, statement: Any, params: dict[str, Any] | None = None) -> Iterator[Any]:
+    """The rows of a statement read in batches (``yield_per``: a server-side cursor on
+    PostgreSQL), its result closed however the reading ends: exhausted, an exception, or the
+    reader dropping the generator early (a download cut short) — never a cursor left open."""
+    result = session.execute(statement, params or {})
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
 def in_constants(column: Any, values: Iterable[str]) -> Any:
     """``column IN ('a', 'b')`` with a few known constants (statuses) written into the SQL.
     ``column.in_(values)`` would render its list at every execution, and the driver could not

@@ -24,6 +24,7 @@ import marshmallow as ma
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from backend.db import stream
 from backend.directory import services as directory
 from backend.directory.models import Category, Directorate, Program, Taxon
 from backend.directory.schemas import CategorySchema
@@ -332,7 +333,7 @@ def _raw_reports(session: Session) -> Iterator[tuple[Any, ...]]:
         .order_by(Report.id)
         .execution_options(yield_per=BATCH)
     )
-    for row in session.execute(statement):
+    for row in stream(session, statement):
         (report_id, received_at, status, program, category, category_name, lon, lat, sensitive, uncertainty) = row[:10]
         commune, routing, supports, acknowledged_at, resolved_at, publishable, description, name = row[10:]
         zones_by_kind: dict[str, dict[str, Any]] = {}
@@ -385,7 +386,7 @@ def zone_rows(session: Session, kind: str) -> Iterator[tuple[dict[str, Any], dic
         .order_by(Zone.code)
         .execution_options(yield_per=100)
     )
-    for zone, parent_code, parent_name in session.execute(statement):
+    for zone, parent_code, parent_name in stream(session, statement):
         row = {
             "code": zone.code,
             "name": zone.name,
@@ -502,7 +503,7 @@ def sightings(session: Session) -> Iterator[dict[str, Any]]:
         .execution_options(yield_per=BATCH)
     )
     taxa: dict[str, Taxon] = {}
-    for row in session.execute(statement):
+    for row in stream(session, statement):
         report_id, received_at, observed_at, status, category, definitions, values = row[:7]
         lon, lat, sensitive, routing, uncertainty, zone_code, identification = row[7:]
         species = next(

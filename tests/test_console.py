@@ -9,6 +9,7 @@ import io
 import re
 import time
 from dataclasses import replace
+from urllib.parse import quote
 
 import pytest
 
@@ -250,3 +251,32 @@ def test_the_root_page_says_what_signal93_is_and_links_each_of_its_users(wsgi_cl
     for link in ("/console/", "/api/v1/docs", "/sandbox/", "/signaler"):
         assert f'href="{link}"' in body
         assert wsgi_client.get(link).status_code in (200, 303), link
+
+
+def test_the_map_gets_the_filtered_queue_as_points_and_the_page_hears_of_new_reports(console):
+    app, _ = console
+    client = app.test_client()
+    first = pothole(client)
+    overflow(client)
+    sign_in(client, DVD_AGENT)
+    page = client.get("/console/?status=open")
+    opened = quote(re.search(r'data-since="([^"]+)"', text(page)).group(1))
+    points = client.get("/console/carte.geojson?status=open")
+    assert points.mimetype == "application/geo+json"
+    features = points.get_json()["features"]
+    assert [feature["properties"]["reference"] for feature in features] == [first]  # the DVD's only
+    assert features[0]["properties"]["status_label"] == "Ouvert"
+    assert features[0]["properties"]["url"] == f"/console/signalements/{first}"
+    lon, lat = features[0]["geometry"]["coordinates"]
+    assert 2.3 < lon < 2.6
+    assert 48.8 < lat < 49.0
+    assert client.get("/console/carte.geojson?status=resolved").get_json()["features"] == []
+    box = f"{lon - 0.001},{lat - 0.001},{lon + 0.001},{lat + 0.001}"
+    assert len(client.get(f"/console/carte.geojson?bbox={box}").get_json()["features"]) == 1
+    assert client.get("/console/carte.geojson?bbox=2.0,48.0,2.01,48.01").get_json()["features"] == []
+
+    assert client.get(f"/console/nouveaux.json?status=open&received_from={opened}").get_json() == {"new": 0}
+    assert client.get("/console/nouveaux.json?received_from=hier").status_code == 422
+    second = pothole(client)
+    assert client.get(f"/console/nouveaux.json?status=open&received_from={opened}").get_json() == {"new": 1}
+    assert second in text(client.get("/console/?status=open"))

@@ -85,10 +85,29 @@ def test_a_dea_agent_acknowledges_the_morning_s_overflow_and_a_dvd_agent_never_s
         page.wait_for_url("**/console/?status=open*")
         assert page.get_by_role("link", name=overflow).is_visible()
         assert page.get_by_role("link", name=pothole).count() == 0
+        # The map shows the same reports; a box drawn with Shift around the point filters the queue.
+        page.wait_for_selector("#carte[data-loaded]")
+        assert page.get_attribute("#carte", "data-loaded") == "1"
         assert accessibility_problems(page) == []
         page.screenshot(path=str(SCREENSHOTS / "console-file.png"), full_page=True)
+        page.locator("#carte").scroll_into_view_if_needed()
+        area = page.locator("#carte").bounding_box()
+        middle_x, middle_y = area["x"] + area["width"] / 2, area["y"] + area["height"] / 2
+        page.keyboard.down("Shift")
+        page.mouse.move(middle_x - 120, middle_y - 90)
+        page.mouse.down()
+        page.mouse.move(middle_x + 120, middle_y + 90, steps=8)
+        page.mouse.up()
+        page.keyboard.up("Shift")
+        page.wait_for_url("**bbox=*")
+        assert "status=open" in page.url
+        assert page.get_by_role("link", name=overflow).is_visible()
 
-        page.get_by_role("link", name=overflow).click()
+        # The keyboard: ? lists the shortcuts, j chooses the first report, o opens it.
+        page.keyboard.press("?")
+        assert page.get_by_role("heading", name="Raccourcis clavier").is_visible()
+        page.keyboard.press("j")
+        page.keyboard.press("o")
         page.wait_for_url(f"**/console/signalements/{overflow}")
         assert page.get_by_text("awa@example.org").is_visible()
         assert accessibility_problems(page) == []

@@ -428,3 +428,22 @@ def test_the_assigned_filter_tells_no_one_who_works_in_another_directorate(clien
     assert foreign.get_json()["code"] == "unknown_agent"
     colleague = client.get("/api/v1/triage/reports?assigned=agent.dvd@seinesaintdenis.fr", headers=dvd)
     assert colleague.status_code == 200
+
+
+def test_rows_streamed_in_batches_are_closed_however_the_reading_ends(session):
+    """``db.stream``: a reader that drops the rows half-way (a download cut short) leaves no cursor
+    open — on PostgreSQL a server-side one, which pytest reports as an unraisable ResourceWarning
+    when the garbage collector finds it still open."""
+    import gc
+
+    from sqlalchemy import select
+
+    from backend.db import stream
+    from backend.zones.models import Zone
+
+    statement = select(Zone.code).order_by(Zone.code).execution_options(yield_per=2)
+    rows = stream(session, statement)
+    assert len([next(rows) for _ in range(3)]) == 3  # two batches read, more left
+    del rows
+    gc.collect()
+    assert len(list(stream(session, statement))) > 3  # the session goes on

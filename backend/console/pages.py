@@ -14,15 +14,15 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import marshmallow as ma
-from flask import Response, g, redirect, request, session, stream_with_context, url_for
+from flask import Response, current_app, g, redirect, request, session, stream_with_context, url_for
 
-from backend import deps, web
+from backend import deps, http, web
 from backend.db import utcnow
 from backend.directory import agents
 from backend.directory.models import Agent
 from backend.errors import DomainError
 from backend.http import db_session, read_only
-from backend.reports.models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES
+from backend.reports.models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, format_reference
 from backend.triage import access, moves
 from backend.triage import media as agent_media
 from backend.triage import queue as triage_queue
@@ -249,6 +249,10 @@ def queue_page() -> Response:
         total=sum((counts or {}).values()),
         next_url=f"?{urlencode([*kept, ('cursor', page.next_cursor)])}" if page and page.next_cursor else None,
         csv_url=url_for("console.export") + (f"?{urlencode(kept)}" if kept else ""),
+        points_url=url_for("console.map_points") + (f"?{urlencode(kept)}" if kept else ""),
+        without_bbox_url="?" + urlencode([(name, value) for name, value in kept if name != "bbox"]),
+        map_tiles=deps.current().settings.map_tile_url,
+        map_attribution=deps.current().settings.map_tile_attribution,
         filters=args,
         given=dict(kept),
         errors=errors,
@@ -257,6 +261,68 @@ def queue_page() -> Response:
         sorts=SORT_LABELS,
         opened_at=utcnow().isoformat(),
     )
+
+
+@blp.get("/carte.geojson")
+@read_only
+def map_points() -> Response:
+    """The filtered queue as map points (GeoJSON, at most 5,000, the most recent first)."""
+    args, errors = _queue_args(request.args)
+    if errors:
+        return web.error_page(422, "Filtres à corriger", "Un des filtres n'est pas reconnu : corrigez-le sur la file.")
+    rows = triage_queue.queue_points(
+        db_session(),
+        _agent(),
+        filters=_filter_values(args),
+        now=utcnow(),
+        known_id=deps.current().router.table(db_session()).id_of,
+    )
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
+            "properties": {
+                "reference": (reference := format_reference(row.received_at, row.id)),
+                "status": row.status,
+                "status_label": status_label(row.status),
+                "category": row.name,
+                "url": url_for("console.report_page", reference=reference),
+            },
+        }
+        for row in rows
+    ]
+    response = current_app.json.response({"type": "FeatureCollection", "features": features})
+    response.mimetype = "application/geo+json"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blp.get("/nouveaux.json")
+@read_only
+def news() -> Response:
+    """How many reports arrived under the page's filters since it was opened (the page asks every minute)."""
+    args, errors = _queue_args(request.args)
+    if errors or args.get("received_from") is None:
+        return http.error_response(
+            422,
+            "validation_error",
+            "received_from (the page's opening) and valid filters are needed.",
+            {"query": errors},
+        )
+    _, counts = triage_queue.queue(
+        db_session(),
+        _agent(),
+        filters=_filter_values(args),
+        sort="received",
+        limit=1,
+        cursor=None,
+        now=utcnow(),
+        with_counts=True,
+        known_id=deps.current().router.table(db_session()).id_of,
+    )
+    response = current_app.json.response({"new": sum((counts or {}).values())})
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @blp.get("/export.csv")

@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.db import stream
 from backend.directory.models import Category, Program, Taxon
 from backend.media import services as media_services
 from backend.media.models import Media
@@ -124,7 +125,7 @@ def _previous_identifications(session: Session, taxa: dict[str, Taxon]) -> dict[
 def _occurrences(session: Session, taxa: dict[str, Taxon], public_base_url: str):
     zone_codes = dict(session.execute(select(Zone.id, Zone.code).where(Zone.kind == "park_zone")).all())
     previous = _previous_identifications(session, taxa)
-    for report, category in session.execute(_statement()):
+    for report, category in stream(session, _statement()):
         name = sighting_species(report.attributes, category.attributes)
         if name is None:
             continue  # an unknown species awaits its identification: not an occurrence yet
@@ -189,7 +190,7 @@ def _multimedia(session: Session, public_base_url: str):
         .order_by(Media.id)
         .execution_options(yield_per=BATCH)
     )
-    for media, received_at, report_id, sensitive in session.execute(statement):
+    for media, received_at, report_id, sensitive in stream(session, statement):
         if media.kind != "photo" or not media_services.is_public(media, sensitive=sensitive):
             continue
         reference = format_reference(received_at, report_id)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from backend.db import Database, in_constants
+from backend.db import Database, in_constants, stream
 from backend.directory.models import Agent, Category, Program, Unit
 from backend.errors import InvalidQuery
 from backend.media.models import Media
@@ -238,6 +238,32 @@ def _page_statement(shape: tuple[str, ...], statuses: tuple[str, ...], sort: str
     return query
 
 
+MAX_POINTS = 5000  # the map's points of a filtered queue
+
+
+def queue_points(
+    session: Session,
+    agent: Agent,
+    *,
+    filters: dict[str, Any],
+    now: datetime,
+    limit: int = MAX_POINTS,
+    known_id: Callable[[str, str], int | None] = lambda kind, code: None,
+) -> list[Any]:
+    """The queue's reports under the filters as map points (reference, status, category name,
+    lat, lon), the most recent first, at most ``limit``: the same filters, the same visibility."""
+    shape, params = _queue_filters(session, agent, filters, now, known_id)
+    statuses = tuple(sorted(set(filters.get("status") or ())))
+    statement = (
+        select(Report.id, Report.received_at, Report.status, Category.name, Report.lat, Report.lon)
+        .join(Category, Report.category_id == Category.id)
+        .where(*_where(shape, statuses))
+        .order_by(Report.received_at.desc(), Report.id.desc())
+        .limit(limit)
+    )
+    return session.connection().execute(statement, params).all()
+
+
 @functools.lru_cache(maxsize=512)
 def _count_statement(shape: tuple[str, ...]) -> Any:
     return select(Report.status, func.count()).where(*_where(shape, ())).group_by(Report.status)
@@ -281,7 +307,7 @@ def queue_csv(
             buffer = io.StringIO()
             writer = SafeWriter(buffer)
             writer.writerow(CSV_COLUMNS)
-            for row in reader.execute(query):
+            for row in stream(reader, query):
                 writer.writerow(_csv_values(row))
                 if buffer.tell() > 64 * 1024:
                     yield buffer.getvalue()

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import xstatic.pkg.leaflet
+import xstatic.pkg.leaflet_markercluster
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
@@ -27,7 +28,10 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 # Assets that come from Python packages (no CDN: the fronts work on a machine without internet).
-VENDORED = {"leaflet": Path(xstatic.pkg.leaflet.BASE_DIR)}
+VENDORED = {
+    "leaflet": Path(xstatic.pkg.leaflet.BASE_DIR),
+    "leaflet-markercluster": Path(xstatic.pkg.leaflet_markercluster.BASE_DIR),
+}
 LOCAL_TIME = ZoneInfo("Europe/Paris")
 ONE_YEAR = 365 * 24 * 3600
 # No inline script or style anywhere: every script and stylesheet is a file of ours (Leaflet places
