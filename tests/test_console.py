@@ -280,3 +280,75 @@ def test_the_map_gets_the_filtered_queue_as_points_and_the_page_hears_of_new_rep
     second = pothole(client)
     assert client.get(f"/console/nouveaux.json?status=open&received_from={opened}").get_json() == {"new": 1}
     assert second in text(client.get("/console/?status=open"))
+
+
+def test_a_supervisor_assigns_three_reports_at_once_after_a_summary_all_or_nothing(console, session):
+    app, _ = console
+    client = app.test_client()
+    make_agent(session, "chef.voirie@seinesaintdenis.fr", directorate="DVD", role="supervisor")
+    references = [pothole(client) for _ in range(4)]
+    sign_in(client, DVD_AGENT)
+    assert 'name="ref"' not in text(client.get("/console/"))  # agents: no bulk form
+    client.post("/console/deconnexion", data={"csrf_token": csrf(client.get("/console/"))})
+
+    sign_in(client, "chef.voirie@seinesaintdenis.fr")
+    page = client.get("/console/?sort=oldest")
+    token = csrf(page)
+    chosen = references[:3]
+    form = {"csrf_token": token, "ref": chosen, "action": "affectation", "agent": DVD_AGENT}
+    summary = client.post("/console/lot?sort=oldest", data=form)
+    assert summary.status_code == 200
+    assert f"Affecter à {DVD_AGENT} : 3 signalements" in text(summary)
+    admin = bearer_for(session, make_agent(session, "admin.lot@seinesaintdenis.fr", role="admin"))
+
+    def assigned() -> list:
+        return [
+            client.get(f"/api/v1/triage/reports/{ref}", headers=admin).get_json()["assigned_agent_id"]
+            for ref in references
+        ]
+
+    assert assigned() == [None] * 4  # the summary changes nothing
+    done = client.post("/console/lot/confirmer?sort=oldest", data={**form, "csrf_token": csrf(summary)})
+    assert done.status_code == 303
+    assert done.headers["Location"] == "/console/?sort=oldest"
+    assert "3 signalements modifiés" in text(client.get(done.headers["Location"]))
+    first, second, third, fourth = assigned()
+    assert first == second == third is not None
+    assert fourth is None
+
+    # All or nothing: one report that refuses the move (already resolved) and none changes.
+    client.put(
+        f"/api/v1/triage/reports/{references[3]}/priority", json={"priority": "high", "version": 2}, headers=admin
+    )
+    for to in ("acknowledged", "in_progress", "resolved"):
+        version = client.get(f"/api/v1/triage/reports/{references[3]}", headers=admin).get_json()["version"]
+        client.post(
+            f"/api/v1/triage/reports/{references[3]}/transitions", json={"to": to, "version": version}, headers=admin
+        )
+    page = client.get("/console/")
+    refused = client.post(
+        "/console/lot/confirmer",
+        data={"csrf_token": csrf(page), "ref": references, "action": "statut", "statut": "acknowledged"},
+    )
+    assert refused.status_code == 409
+    assert "Rien n'a été modifié" in text(refused)
+    assert references[3] in text(refused)
+    statuses = [client.get(f"/api/v1/triage/reports/{ref}", headers=admin).get_json()["status"] for ref in references]
+    assert statuses == ["open", "open", "open", "resolved"]
+
+    # Everything under the filters: the priority of the three open ones.
+    page = client.get("/console/?status=open")
+    summary = client.post(
+        "/console/lot?status=open",
+        data={"csrf_token": csrf(page), "tout": "oui", "action": "priorite", "priorite": "urgent"},
+    )
+    assert "Priorité : Urgente : 3 signalements" in text(summary)
+    done = client.post(
+        "/console/lot/confirmer?status=open",
+        data={"csrf_token": csrf(summary), "ref": references[:3], "action": "priorite", "priorite": "urgent"},
+    )
+    assert done.status_code == 303
+    priorities = [
+        client.get(f"/api/v1/triage/reports/{ref}", headers=admin).get_json()["priority"] for ref in references
+    ]
+    assert priorities == ["urgent", "urgent", "urgent", "normal"]

@@ -260,6 +260,11 @@ def queue_page() -> Response:
         statuses=STATUSES,
         sorts=SORT_LABELS,
         opened_at=utcnow().isoformat(),
+        notice=session.pop("console_notice", None),
+        bulk_query=urlencode(kept),
+        supervises=agent.powers.supervises,
+        statuses_to=STATUSES,
+        priorities=list(PRIORITIES),
     )
 
 
@@ -474,6 +479,98 @@ def prioritise(reference: str) -> Response:
             db_session(), _agent(), reference, priority=priority, version=_version(), now=utcnow()
         ),
     )
+
+
+def _bulk_choice() -> tuple[list[str], dict[str, Any], str, str | None]:
+    """What a bulk form asks: the references (the rows ticked, or every report under the page's
+    filters up to 200), the service's arguments, what it will do in French, and why it cannot
+    be done (None if it can)."""
+    action = request.form.get("action", "")
+    references = [ref.strip()[:40] for ref in request.form.getlist("ref") if ref.strip()][: moves.MAX_BULK + 1]
+    if request.form.get("tout") == "oui":
+        args, errors = _queue_args(request.args)
+        if errors:
+            return [], {}, "", "Un des filtres n'est pas reconnu : corrigez-le sur la file."
+        page, _ = triage_queue.queue(
+            db_session(),
+            _agent(),
+            filters=_filter_values(args),
+            sort=args["sort"],
+            limit=moves.MAX_BULK,
+            cursor=None,
+            now=utcnow(),
+            with_counts=False,
+        )
+        references = [queue_item(row)["reference"] for row in page.items]
+        if page.next_cursor:
+            return references, {}, "", f"Plus de {moves.MAX_BULK} signalements sous ces filtres : affinez-les."
+    if not references:
+        return [], {}, "", "Cochez au moins un signalement, ou « tous les signalements de ces filtres »."
+    if len(references) > moves.MAX_BULK:
+        return references, {}, "", f"{moves.MAX_BULK} signalements au plus à la fois."
+    if action == "statut" and request.form.get("statut") in STATUSES:
+        target, note = request.form["statut"], _text("note")
+        public = request.form.get("publique") == "oui"
+        arguments = {"action": "transition", "to": target, "note": note or None, "note_public": public}
+        return references, arguments, f"Passer au statut « {status_label(target)} »", None
+    if action == "affectation" and (_text("agent", 254) or _text("unite", 40)):
+        email, unit = _text("agent", 254), _text("unite", 40)
+        arguments = {
+            "action": "assign",
+            "assignee_email": (None if email == "personne" else email) if email else moves.KEEP_ASSIGNEE,
+            "unit_code": unit or None,
+        }
+        who = "personne" if email == "personne" else email
+        said = "Affecter" + (f" à {who}" if email else "") + (f" (unité {unit})" if unit else "")
+        return references, arguments, said, None
+    if action == "priorite" and request.form.get("priorite") in PRIORITIES:
+        priority = request.form["priorite"]
+        return references, {"action": "priority", "priority": priority}, f"Priorité : {priority_label(priority)}", None
+    return references, {}, "", "Choisissez une action et complétez-la (statut, affectation ou priorité)."
+
+
+def _bulk_page(references: list[str], said: str, problem: str | None, *, status: int, reasons=None) -> Response:
+    return web.page(
+        "console/bulk.html",
+        status,
+        title="Action groupée",
+        agent=_agent(),
+        references=references,
+        said=said,
+        problem=problem,
+        reasons=reasons or {},
+        form=request.form,
+        query=request.query_string.decode("utf-8", "replace"),
+    )
+
+
+@blp.post("/lot")
+def bulk_summary() -> Response:
+    """Step one of a bulk action: what it will change, to confirm (nothing changes yet)."""
+    references, _, said, problem = _bulk_choice()
+    return _bulk_page(references, said, problem, status=422 if problem else 200)
+
+
+@blp.post("/lot/confirmer")
+def bulk_confirm() -> Response:
+    """Step two: the action on every report chosen, all or nothing (supervisors and admins)."""
+    references, arguments, said, problem = _bulk_choice()
+    if problem:
+        return _bulk_page(references, said, problem, status=422)
+    try:
+        changed = moves.bulk(db_session(), _agent(), references, now=utcnow(), queue=deps.current().queue, **arguments)
+    except DomainError as refused:
+        if refused.status not in (403, 409, 422):
+            raise
+        db_session().rollback()
+        found = (refused.errors.get("json") or {}).get("references")
+        reasons = found if isinstance(found, dict) else {}
+        message = REFUSALS.get(refused.code, "Aucun signalement n'a été modifié : certains refusent cette action.")
+        return _bulk_page(references, said, message, status=refused.status, reasons=reasons)
+    plural = "s" if len(changed) > 1 else ""
+    session["console_notice"] = f"{said} : {len(changed)} signalement{plural} modifié{plural}."
+    query = request.query_string.decode("utf-8", "replace")
+    return redirect(url_for("console.queue_page") + (f"?{query}" if query else ""), 303)
 
 
 @blp.get("/medias/<int:media_id>/original")

@@ -244,8 +244,9 @@ def bulk(
     note_public: bool = False,
     assignee_email: str | None = KEEP_ASSIGNEE,
     unit_code: str | None = None,
+    priority: str | None = None,
 ) -> list[Report]:
-    """One transition or assignment on up to :data:`MAX_BULK` reports, all or nothing: every report is
+    """One transition, assignment or priority on up to :data:`MAX_BULK` reports, all or nothing: every report is
     checked first, by the same rules as one report's move, and one refusal refuses all
     (:class:`BulkRefused`, with the reasons by reference)."""
     require_supervisor(agent)
@@ -277,6 +278,10 @@ def bulk(
                 queue=queue,
                 note=note,
                 note_public=note_public,
+            )
+        elif action == "priority":
+            moved = set_priority(
+                session, agent, report.reference, priority=priority or "", version=report.version, now=now
             )
         else:
             moved = assign(

@@ -310,8 +310,11 @@ class StatsQuerySchema(ma.Schema):
 
 class BulkSchema(ma.Schema):
     references = ma.fields.List(ma.fields.String(), required=True, validate=ma.validate.Length(min=1, max=MAX_BULK))
-    action = ma.fields.String(required=True, validate=ma.validate.OneOf(["transition", "assign"]))
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(["transition", "assign", "priority"]))
     to = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
+    priority = ma.fields.String(
+        validate=ma.validate.OneOf(list(PRIORITIES)), metadata={"description": "For priority: the new priority"}
+    )
     note = ma.fields.String(validate=ma.validate.Length(max=4000))
     note_public = ma.fields.Boolean(load_default=False)
     agent = ma.fields.String(allow_none=True, metadata={"description": "For assign: an e-mail, or null"})
@@ -323,3 +326,5 @@ class BulkSchema(ma.Schema):
             raise ma.ValidationError({"to": ["required to move reports"]})
         if data["action"] == "assign" and "agent" not in data and "unit" not in data:
             raise ma.ValidationError({"agent": ["to assign reports: an agent (null for nobody), a unit, or both"]})
+        if data["action"] == "priority" and not data.get("priority"):
+            raise ma.ValidationError({"priority": ["required to set the reports' priority"]})

@@ -114,7 +114,7 @@ class Bulk(MethodView):
     @blp.response(200, schemas.BulkResultSchema, description="The reports changed (all, or none: 409 with the reasons)")
     @blp.doc(security=[{"AgentToken": []}])
     def post(self, data):
-        """One move or assignment on up to 200 reports, all or nothing (supervisors)"""
+        """One move, assignment or priority on up to 200 reports, all or nothing (supervisors)"""
         changed = moves.bulk(
             db_session(),
             current_agent(),
@@ -127,6 +127,7 @@ class Bulk(MethodView):
             note_public=data["note_public"],
             assignee_email=data.get("agent", moves.KEEP_ASSIGNEE),
             unit_code=data.get("unit"),
+            priority=data.get("priority"),
         )
         entries = triage_queue.queue_entries(db_session(), [report.id for report in changed])
         return {"changed": [schemas.queue_item(row) for row in entries]}
