@@ -352,3 +352,26 @@ def test_a_supervisor_assigns_three_reports_at_once_after_a_summary_all_or_nothi
         client.get(f"/api/v1/triage/reports/{ref}", headers=admin).get_json()["priority"] for ref in references
     ]
     assert priorities == ["urgent", "urgent", "urgent", "normal"]
+
+
+def test_the_figures_of_a_chosen_period_in_tables_and_a_chart(console):
+    app, _ = console
+    client = app.test_client()
+    pothole(client)
+    pothole(client)
+    overflow(client)
+    sign_in(client, DVD_AGENT)
+    page = client.get("/console/statistiques")
+    assert page.status_code == 200
+    body = text(page)
+    assert "<dt>Reçus</dt><dd>2</dd>" in body  # the DVD's only
+    assert body.count('class="bar-received"') >= 5  # a week's bars, every week of the 30 days
+    assert "<td>DVD</td><td>2</td>" in body
+    assert "<td>nid-de-poule</td><td>2</td>" in body
+    today = time.strftime("%Y-%m-%d")
+    assert client.get("/console/statistiques?du=2020-01-01&au=2020-01-31").status_code == 200
+    assert "<dt>Reçus</dt><dd>0</dd>" in text(client.get("/console/statistiques?du=2020-01-01&au=2020-01-31"))
+    for wrong in ("du=hier", f"du={today}&au=2020-01-01", "du=0001-01-01&au=9999-12-31"):
+        refused = client.get(f"/console/statistiques?{wrong}")
+        assert refused.status_code == 422, wrong
+        assert "error-summary" in text(refused)

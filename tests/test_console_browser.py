@@ -1,7 +1,8 @@
 """The console tried as a new agent would, in headless Chromium against a real gunicorn and SMTP
 server: an agent of the DEA signs in, filters the queue to the open reports, finds the overflow
 reported this morning, opens it, acknowledges it with a public note and sees it on the trail,
-and the reporter gets the e-mail; an agent of the DVD never sees it; both sign out. Every page
+and the reporter gets the e-mail; an agent of the DVD never sees it; a supervisor of the DVD
+assigns three reports at once and reads the figures; each signs out. Every page
 passes axe-core and is written to instance/screenshots/console-*.png."""
 
 from __future__ import annotations
@@ -21,9 +22,20 @@ PASSWORD = "un mot de passe assez long"
 OVERFLOW_AT = (2.4440, 48.9300)  # Bobigny, on no departmental road: the DEA's
 
 
-def create_agent(env, email: str, directorate: str) -> None:
+def create_agent(env, email: str, directorate: str, role: str = "agent") -> None:
     created = subprocess.run(
-        [*FLASK, "agents", "create", "--email", email, "--directorate", directorate, "--password-stdin"],
+        [
+            *FLASK,
+            "agents",
+            "create",
+            "--email",
+            email,
+            "--directorate",
+            directorate,
+            "--role",
+            role,
+            "--password-stdin",
+        ],
         cwd=ROOT,
         env=env,
         input=f"{PASSWORD}\n",
@@ -57,6 +69,7 @@ def test_a_dea_agent_acknowledges_the_morning_s_overflow_and_a_dvd_agent_never_s
     assert flask(env, "seed").returncode == 0
     create_agent(env, "agent.eau@seinesaintdenis.fr", "DEA")
     create_agent(env, "agent.voirie@seinesaintdenis.fr", "DVD")
+    create_agent(env, "chef.voirie@seinesaintdenis.fr", "DVD", role="supervisor")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     with gunicorn(env, workers=2, port=port) as served, sync_playwright() as playwright:
@@ -134,4 +147,32 @@ def test_a_dea_agent_acknowledges_the_morning_s_overflow_and_a_dvd_agent_never_s
         answer = page.goto(f"{served}/console/signalements/{overflow}")
         assert answer.status == 404
         assert page.get_by_role("heading", name="Page introuvable").is_visible()
+        page.goto(f"{served}/console/")
+        page.get_by_role("button", name="Se déconnecter").click()
+
+        # A DVD supervisor assigns three reports at once, after the summary; then reads the figures.
+        more = []
+        for _ in range(3):
+            status, created = request("POST", f"{served}/api/v1/reports", report_payload())
+            assert status == 201, created
+            more.append(created["reference"])
+        sign_in(page, served, "chef.voirie@seinesaintdenis.fr")
+        for reference in more:
+            page.get_by_label(f"Choisir {reference}").check()
+        page.get_by_label("Action", exact=True).select_option("affectation")
+        page.get_by_label("Agent (affectation)").fill("agent.voirie@seinesaintdenis.fr")
+        page.get_by_role("button", name="Voir le récapitulatif").click()
+        assert page.get_by_text("Affecter à agent.voirie@seinesaintdenis.fr : 3 signalements").is_visible()
+        assert accessibility_problems(page) == []
+        page.screenshot(path=str(SCREENSHOTS / "console-lot.png"), full_page=True)
+        page.get_by_role("button", name="Confirmer").click()
+        page.wait_for_url(f"{served}/console/")
+        assert "3 signalements modifiés" in page.locator("#avis").inner_text()
+        page.get_by_role("link", name="Statistiques").click()
+        page.wait_for_url("**/console/statistiques")
+        assert page.get_by_role("heading", name="Par semaine").is_visible()
+        assert accessibility_problems(page) == []
+        page.screenshot(path=str(SCREENSHOTS / "console-statistiques.png"), full_page=True)
+        page.get_by_role("button", name="Se déconnecter").click()
+        page.wait_for_url("**/console/connexion")
         chromium.close()

@@ -316,12 +316,27 @@ def test_stats_count_and_measure_the_directorate_s_work(client, dvd):
     assert figures["by_unit"] == {"DVD-T8": 2}
     assert 0 <= figures["median_hours_to_acknowledge"] < 1
     assert 0 <= figures["median_hours_to_resolve"] < 1
+    assert figures["median_hours_to_resolve"] <= figures["p90_hours_to_resolve"] < 1
+    assert figures["by_directorate"] == {"DVD": 2}
+    assert figures["overdue"] == 0
+    assert len(figures["weeks"]) in (5, 6)  # 30 days: every week listed, empty ones too
+    assert sum(week["received"] for week in figures["weeks"]) == 2
+    assert sum(week["resolved"] for week in figures["weeks"]) == 1
     assert (
         client.get(
             "/api/v1/triage/stats?since=2030-01-01T00:00:00%2B00:00&until=2029-01-01T00:00:00%2B00:00", headers=dvd
         ).status_code
         == 422
     )
+
+
+def test_percentiles_interpolate_between_the_nearest_values():
+    from backend.triage.stats import percentile
+
+    assert percentile([], 0.5) is None
+    assert percentile([4.0], 0.9) == 4.0
+    assert percentile([1.0, 2.0, 3.0, 10.0], 0.5) == 2.5
+    assert percentile([float(n) for n in range(1, 11)], 0.9) == 9.1
 
 
 def test_bulk_actions_are_all_or_nothing(client, dvd, dvd_supervisor, dea):

@@ -9,7 +9,7 @@ revoked when the agent signs out, and left after 30 minutes without a request.""
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -23,7 +23,7 @@ from backend.directory.models import Agent
 from backend.errors import DomainError
 from backend.http import db_session, read_only
 from backend.reports.models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, format_reference
-from backend.triage import access, moves
+from backend.triage import access, moves, stats
 from backend.triage import media as agent_media
 from backend.triage import queue as triage_queue
 from backend.triage.errors import StaleReport
@@ -571,6 +571,74 @@ def bulk_confirm() -> Response:
     session["console_notice"] = f"{said} : {len(changed)} signalement{plural} modifié{plural}."
     query = request.query_string.decode("utf-8", "replace")
     return redirect(url_for("console.queue_page") + (f"?{query}" if query else ""), 303)
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _chart(weeks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The weekly bars as an SVG draws them: two bars a week (received, resolved), each with its number."""
+    height, top, bar, gap = 160, 20, 14, 12
+    most = max([1, *(max(week["received"], week["resolved"]) for week in weeks)])
+    bars = []
+    for index, week in enumerate(weeks):
+        x = 40 + index * (2 * bar + gap)
+        for offset, kind in enumerate(("received", "resolved")):
+            size = round(week[kind] / most * height)
+            bars.append(
+                {
+                    "x": x + offset * bar,
+                    "y": top + height - size,
+                    "height": size,
+                    "kind": kind,
+                    "value": week[kind],
+                    "week": week["week"],
+                }
+            )
+    return {
+        "bars": bars,
+        "width": 40 + len(weeks) * (2 * bar + gap) + 10,
+        "height": top + height + 40,
+        "base": top + height,
+        "bar": bar,
+    }
+
+
+@blp.get("/statistiques")
+@read_only
+def statistics() -> Response:
+    """The directorate's figures (admins: all) for a chosen period: counts, times, overdue, per week."""
+    today = datetime.now(web.LOCAL_TIME).date()
+    first, last = _day(request.args.get("du")), _day(request.args.get("au"))
+    problem = None
+    if (request.args.get("du") and first is None) or (request.args.get("au") and last is None):
+        problem = "Indiquez les dates au format AAAA-MM-JJ, par exemple 2026-11-01."
+    last = last or today
+    first = first or last - timedelta(days=29)
+    if problem is None and first > last:
+        problem = "La date de début doit précéder la date de fin."
+    if problem is None and (last - first).days > 3660:
+        problem = "Choisissez une période de dix ans au plus."
+    if problem:
+        first, last = today - timedelta(days=29), today
+    since = datetime.combine(first, datetime.min.time(), web.LOCAL_TIME)
+    until = datetime.combine(last + timedelta(days=1), datetime.min.time(), web.LOCAL_TIME)
+    figures = stats.stats(db_session(), _agent(), since=since, until=until, now=utcnow())
+    return web.page(
+        "console/stats.html",
+        422 if problem else 200,
+        title="Statistiques",
+        agent=_agent(),
+        figures=figures,
+        chart=_chart(figures["weeks"]),
+        first=first.isoformat(),
+        last=last.isoformat(),
+        problem=problem,
+    )
 
 
 @blp.get("/medias/<int:media_id>/original")

@@ -239,14 +239,25 @@ class BulkResultSchema(ResponseSchema):
     changed = ma.fields.List(ma.fields.Nested(QueueItemSchema), required=True)
 
 
+class WeekSchema(ResponseSchema):
+    week = ma.fields.String(required=True, metadata={"description": "Its Monday (Paris time), YYYY-MM-DD"})
+    received = ma.fields.Integer(required=True)
+    resolved = ma.fields.Integer(required=True)
+
+
 class StatsSchema(ResponseSchema):
     since = ma.fields.String(required=True)
     until = ma.fields.String(required=True)
     by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
     by_category = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
     by_unit = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
+    by_directorate = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
     median_hours_to_acknowledge = ma.fields.Float(allow_none=True, required=True)
+    p90_hours_to_acknowledge = ma.fields.Float(allow_none=True, required=True)
     median_hours_to_resolve = ma.fields.Float(allow_none=True, required=True)
+    p90_hours_to_resolve = ma.fields.Float(allow_none=True, required=True)
+    overdue = ma.fields.Integer(required=True, metadata={"description": "Still open past their category's target"})
+    weeks = ma.fields.List(ma.fields.Nested(WeekSchema), required=True)
 
 
 class NoteSchema(ma.Schema):

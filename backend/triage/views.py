@@ -347,7 +347,11 @@ class Reroute(MethodView):
 class Stats(MethodView):
     @blp.operation("getTriageStats")
     @blp.arguments(schemas.StatsQuerySchema(), location="query")
-    @blp.response(200, schemas.StatsSchema, description="Counts by status, category, unit; median hours")
+    @blp.response(
+        200,
+        schemas.StatsSchema,
+        description="Counts by status, directorate, category, unit; median and 90th percentile hours; per week",
+    )
     @blp.doc(security=[{"AgentToken": []}])
     @read_only
     def get(self, args):
