@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import time
 from dataclasses import replace
@@ -375,3 +376,88 @@ def test_the_figures_of_a_chosen_period_in_tables_and_a_chart(console):
         refused = client.get(f"/console/statistiques?{wrong}")
         assert refused.status_code == 422, wrong
         assert "error-summary" in text(refused)
+
+
+def test_a_supervisor_merges_a_duplicate_reroutes_and_publishes_a_held_video(console, session):
+    app, _ = console
+    client = app.test_client()
+    make_agent(session, "chef.voirie@seinesaintdenis.fr", directorate="DVD", role="supervisor")
+    make_agent(session, "chef.eau@seinesaintdenis.fr", directorate="DEA", role="supervisor")
+    original, copy = pothole(client), pothole(client)
+    sign_in(client, "chef.voirie@seinesaintdenis.fr")
+    page = client.get(f"/console/signalements/{copy}")
+    assert f"Fusionner : doublon de {original}" in text(page)
+    version = re.search(r'name="version" value="(\d+)"', text(page)).group(1)
+    merged = client.post(
+        f"/console/signalements/{copy}/statut",
+        data={"csrf_token": csrf(page), "statut": "duplicate", "doublon_de": original, "version": version},
+    )
+    assert merged.status_code == 303
+    assert "Doublon d&#39;un autre signalement" in text(client.get(f"/console/signalements/{copy}"))
+
+    page = client.get(f"/console/signalements/{original}")
+    version = re.search(r'name="version" value="(\d+)"', text(page)).group(1)
+    why = {"csrf_token": csrf(page), "unite": "DEA-T8", "version": version}
+    assert client.post(f"/console/signalements/{original}/reacheminement", data=why).status_code == 422  # no note
+    moved = client.post(
+        f"/console/signalements/{original}/reacheminement", data={**why, "note": "Avaloir bouché : assainissement"}
+    )
+    assert moved.status_code == 303
+    assert client.get(f"/console/signalements/{original}").status_code == 404  # now the DEA's
+
+    # A video arrives held: the DEA's supervisor publishes it, then withdraws it.
+    from tests.media.test_videos import phone_video
+
+    sent = client.post(
+        "/api/v1/reports/with-files",
+        data={
+            "report": json.dumps(report_payload("debordement-avaloir", at=OVERFLOW_AT, attributes={"pluie": "oui"})),
+            "video": [(io.BytesIO(phone_video()), "avaloir.mov")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 201, sent.get_json()
+    reference, media_id = sent.get_json()["reference"], sent.get_json()["media"][0]["id"]
+    client.post("/console/deconnexion", data={"csrf_token": csrf(client.get("/console/"))})
+    sign_in(client, "chef.eau@seinesaintdenis.fr")
+    page = client.get(f"/console/signalements/{reference}")
+    assert "Publier" in text(page)
+    url = f"/console/signalements/{reference}/medias/{media_id}"
+    assert client.post(url, data={"csrf_token": csrf(page), "publier": "oui"}).status_code == 303
+    public = client.get(f"/api/v1/reports/{reference}").get_json()["media"][0]["urls"]
+    assert public.get("video")
+    page = client.get(f"/console/signalements/{reference}")
+    assert "Retirer du public" in text(page)
+    assert client.post(url, data={"csrf_token": csrf(page)}).status_code == 303
+    assert client.get(f"/api/v1/reports/{reference}").get_json()["media"][0]["urls"] == {}
+    # Another report's page cannot reach this medium.
+    assert (
+        client.post(f"/console/signalements/{original}/medias/{media_id}", data={"csrf_token": csrf(page)}).status_code
+        == 404
+    )
+
+
+def test_an_ecologist_reviews_a_sighting_s_identification(console, session):
+    app, _ = console
+    client = app.test_client()
+    make_agent(session, "ecologue@seinesaintdenis.fr", directorate="DNPB")
+    payload = report_payload(
+        "observation-espece", at=(2.5128, 48.9633), attributes={"espece": "Ardea cinerea", "nombre": 2}
+    )
+    reference = submit(client, payload).get_json()["reference"]
+    sign_in(client, "ecologue@seinesaintdenis.fr")
+    page = client.get(f"/console/signalements/{reference}")
+    assert "Identification de l'espèce" in text(page)
+    version = re.search(r'name="version" value="(\d+)"', text(page)).group(1)
+    form = {"csrf_token": csrf(page), "verdict": "corrected", "espece": "Ardea alba", "version": version}
+    refused = client.post(f"/console/signalements/{reference}/identification", data=form)
+    assert refused.status_code == 422
+    assert "l&#39;espèce doit être de la liste" in text(refused)
+    done = client.post(
+        f"/console/signalements/{reference}/identification", data={**form, "espece": "Ixobrychus minutus"}
+    )
+    assert done.status_code == 303
+    assert "Identification revue" in text(client.get(f"/console/signalements/{reference}"))
+    assert "Pris en compte" not in text(
+        client.get(f"/console/signalements/{pothole(client)}")
+    )  # (not its directorate: 404)

@@ -22,8 +22,9 @@ from backend.directory import agents
 from backend.directory.models import Agent
 from backend.errors import DomainError
 from backend.http import db_session, read_only
+from backend.media.services import MediaNotFound
 from backend.reports.models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, format_reference
-from backend.triage import access, moves, stats
+from backend.triage import access, identification, moves, stats
 from backend.triage import media as agent_media
 from backend.triage import queue as triage_queue
 from backend.triage.errors import StaleReport
@@ -51,6 +52,12 @@ REFUSALS = {
     "forbidden_for_role": "Seul un superviseur (ou un administrateur) peut faire cela.",
     "unknown_agent": "Aucun agent actif de la direction n'a cette adresse e-mail.",
     "unknown_unit": "Aucune unité active de la direction n'a ce code.",
+    "invalid_reroute": "Le signalement ne peut pas être réacheminé vers cette unité : il faut une unité active "
+    "d'une autre direction.",
+    "invalid_identification_review": "Cette identification ne peut pas être enregistrée : "
+    "l'espèce doit être de la liste.",
+    "not_held": "Seuls les vidéos et les photos d'espèces sensibles se publient à la main.",
+    "invalid_media": "Cette vidéo est illisible : elle ne peut pas être nettoyée, donc pas publiée.",
     "validation_error": "Le formulaire est incomplet ou contient une valeur non reconnue.",
 }
 
@@ -361,6 +368,9 @@ def _report_page(reference: str, *, status: int = 200, notice: str | None = None
         title=f"Signalement {report['reference']}",
         agent=_agent(),
         report=report,
+        sensitive=read.report.sensitive,
+        sighting=identification.species_attribute(read.report) is not None,
+        verdicts=identification.VERDICTS,
         notice=notice or session.pop("console_notice", None),
         changes=changes,
         priorities=list(PRIORITIES),
@@ -479,6 +489,67 @@ def prioritise(reference: str) -> Response:
             db_session(), _agent(), reference, priority=priority, version=_version(), now=utcnow()
         ),
     )
+
+
+@blp.post("/signalements/<string:reference>/reacheminement")
+def reroute(reference: str) -> Response:
+    """Send the report to a unit of another directorate, saying why (supervisors)."""
+    note = _text("note")
+    if not note:
+        return _report_page(reference, status=422, notice="Dites pourquoi le signalement change de direction.")
+    return _act(
+        reference,
+        "Signalement réacheminé.",
+        lambda: moves.reroute(
+            db_session(),
+            _agent(),
+            reference,
+            unit_code=_text("unite", 40),
+            note=note,
+            version=_version(),
+            now=utcnow(),
+            queue=deps.current().queue,
+        ),
+    )
+
+
+@blp.post("/signalements/<string:reference>/identification")
+def identify(reference: str) -> Response:
+    """Record a review of a sighting's species: confirmed, corrected (to a species of the list) or unverifiable."""
+    verdict = request.form.get("verdict", "")
+    return _act(
+        reference,
+        "Identification enregistrée.",
+        lambda: identification.review_identification(
+            db_session(),
+            _agent(),
+            reference,
+            verdict=verdict if verdict in identification.VERDICTS else "",
+            species=_text("espece", 200) or None,
+            note=_text("note"),
+            version=_version(),
+            now=utcnow(),
+            router=deps.current().router,
+            queue=deps.current().queue,
+        ),
+    )
+
+
+@blp.post("/signalements/<string:reference>/medias/<int:media_id>")
+def publication(reference: str, media_id: int) -> Response:
+    """Publish a held photo or video of the report, or withdraw a published one."""
+    publish = request.form.get("publier") == "oui"
+
+    def act() -> None:
+        _, report = (
+            agent_media.publish_media(db_session(), _agent(), media_id, storage=deps.current().storage, now=utcnow())
+            if publish
+            else agent_media.unpublish_media(db_session(), _agent(), media_id, now=utcnow())
+        )
+        if report.reference != reference:
+            raise MediaNotFound()
+
+    return _act(reference, "Média publié." if publish else "Média retiré du public.", act)
 
 
 def _bulk_choice() -> tuple[list[str], dict[str, Any], str, str | None]:
