@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from backend import cli, deps, health, http, logs, pagination, ratelimits, web
 from backend.citizens.pages import blp as citizens_blp
 from backend.config import Settings
+from backend.console import administration as _console_administration  # noqa: F401 (its pages join console_blp)
 from backend.console.pages import blp as console_blp
 from backend.db import Database
 from backend.directory.agents import Throttle

@@ -461,3 +461,94 @@ def test_an_ecologist_reviews_a_sighting_s_identification(console, session):
     assert "Pris en compte" not in text(
         client.get(f"/console/signalements/{pothole(client)}")
     )  # (not its directorate: 404)
+
+
+def test_admins_manage_agents_categories_rules_and_units_and_nobody_else_can(console, session):
+    app, _ = console
+    client = app.test_client()
+    make_agent(session, "admin.console@seinesaintdenis.fr", role="admin")
+    sign_in(client, DVD_AGENT)
+    for section in ("agents", "categories", "regles", "unites"):
+        assert client.get(f"/console/admin/{section}").status_code == 403
+    token = csrf(client.get("/console/"))
+    assert (
+        client.post("/console/admin/unites/DVD-T8", data={"csrf_token": token, "notify_method": "none"}).status_code
+        == 403
+    )
+    client.post("/console/deconnexion", data={"csrf_token": token})
+
+    sign_in(client, "admin.console@seinesaintdenis.fr")
+    page = client.get("/console/admin/agents")
+    assert page.status_code == 200
+    assert DEA_AGENT in text(page)
+    created = client.post(
+        "/console/admin/agents",
+        data={
+            "csrf_token": csrf(page),
+            "email": "nouvel.agent@seinesaintdenis.fr",
+            "password": "une phrase de passe longue",
+            "directorate": "DEA",
+            "unit": "DEA-T8",
+            "role": "supervisor",
+        },
+    )
+    assert created.status_code == 303
+    assert "Agent nouvel.agent@seinesaintdenis.fr créé." in text(client.get("/console/admin/agents"))
+    short = client.post(
+        "/console/admin/agents",
+        data={
+            "csrf_token": csrf(page),
+            "email": "x@seinesaintdenis.fr",
+            "password": "court",
+            "directorate": "DEA",
+            "role": "agent",
+        },
+    )
+    assert short.status_code == 422
+    assert "À corriger : mot de passe" in text(short)
+
+    # Disabling an agent ends their console session at once.
+    other = app.test_client()
+    sign_in(other, DEA_AGENT)
+    assert other.get("/console/").status_code == 200
+    from backend.directory.models import Agent
+
+    dea = session.query(Agent).filter_by(email=DEA_AGENT).one()
+    page = client.get("/console/admin/agents")
+    assert (
+        client.post(f"/console/admin/agents/{dea.id}", data={"csrf_token": csrf(page), "role": "agent"}).status_code
+        == 303
+    )
+    assert other.get("/console/").status_code == 303
+
+    page = client.get("/console/admin/regles")
+    form = {"csrf_token": csrf(page), "position": "10", "active": "oui", "public_message": "Transmis à {inconnu}"}
+    refused = client.post("/console/admin/regles/patrouillage-route-departementale", data=form)
+    assert refused.status_code == 422
+    assert "À corriger : message public" in text(refused)
+
+    page = client.get("/console/admin/unites")
+    form = {
+        "csrf_token": csrf(page),
+        "notify_method": "webhook",
+        "notify_target": "http://en-clair.example/hook",
+        "active": "oui",
+    }
+    assert client.post("/console/admin/unites/DVD-T8", data=form).status_code == 422
+    done = client.post("/console/admin/unites/DVD-T8", data={**form, "notify_target": "https://sig.example/hook"})
+    assert done.status_code == 303
+    page = text(client.get("/console/admin/unites"))
+    from backend.notifications.units import webhook_secret
+
+    assert webhook_secret(app.config["SECRET_KEY"], "DVD-T8") in page
+
+    page = client.get("/console/admin/categories")
+    form = {
+        "csrf_token": csrf(page),
+        "name": "Nid-de-poule",
+        "target_days": "10",
+        "similar_radius_m": "40",
+        "active": "oui",
+    }
+    assert client.post("/console/admin/categories/nid-de-poule", data=form).status_code == 303
+    assert client.post("/console/admin/categories/nid-de-poule", data={**form, "target_days": "0"}).status_code == 422

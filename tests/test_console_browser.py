@@ -70,6 +70,7 @@ def test_a_dea_agent_acknowledges_the_morning_s_overflow_and_a_dvd_agent_never_s
     create_agent(env, "agent.eau@seinesaintdenis.fr", "DEA")
     create_agent(env, "agent.voirie@seinesaintdenis.fr", "DVD")
     create_agent(env, "chef.voirie@seinesaintdenis.fr", "DVD", role="supervisor")
+    create_agent(env, "admin.console@seinesaintdenis.fr", "DVD", role="admin")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     with gunicorn(env, workers=2, port=port) as served, sync_playwright() as playwright:
@@ -175,4 +176,18 @@ def test_a_dea_agent_acknowledges_the_morning_s_overflow_and_a_dvd_agent_never_s
         page.screenshot(path=str(SCREENSHOTS / "console-statistiques.png"), full_page=True)
         page.get_by_role("button", name="Se déconnecter").click()
         page.wait_for_url("**/console/connexion")
+
+        # An admin's pages: agents, categories, routing rules, units.
+        sign_in(page, served, "admin.console@seinesaintdenis.fr")
+        page.get_by_role("link", name="Administration").click()
+        for section, heading in (
+            ("agents", "Agents"),
+            ("categories", "Catégories"),
+            ("regles", "Règles d'acheminement"),
+            ("unites", "Unités"),
+        ):
+            page.goto(f"{served}/console/admin/{section}")
+            assert page.get_by_role("heading", name=f"Administration : {heading}").is_visible()
+            assert accessibility_problems(page) == [], section
+            page.screenshot(path=str(SCREENSHOTS / f"console-admin-{section}.png"), full_page=True)
         chromium.close()

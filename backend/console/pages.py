@@ -130,7 +130,7 @@ def _signed_in() -> Response | None:
     return redirect(url_for("console.sign_in_form", **arguments), 303)
 
 
-def _agent() -> Agent:
+def signed_in_agent() -> Agent:
     return g.agent
 
 
@@ -227,7 +227,7 @@ def _filter_values(args: dict[str, Any]) -> dict[str, Any]:
 def queue_page() -> Response:
     """The queue of the agent's directorate (admins: all), filtered as the URL says."""
     args, errors = _queue_args(request.args)
-    agent = _agent()
+    agent = signed_in_agent()
     page, counts, error = None, None, None
     if not errors:
         try:
@@ -284,7 +284,7 @@ def map_points() -> Response:
         return web.error_page(422, "Filtres à corriger", "Un des filtres n'est pas reconnu : corrigez-le sur la file.")
     rows = triage_queue.queue_points(
         db_session(),
-        _agent(),
+        signed_in_agent(),
         filters=_filter_values(args),
         now=utcnow(),
         known_id=deps.current().router.table(db_session()).id_of,
@@ -323,7 +323,7 @@ def news() -> Response:
         )
     _, counts = triage_queue.queue(
         db_session(),
-        _agent(),
+        signed_in_agent(),
         filters=_filter_values(args),
         sort="received",
         limit=1,
@@ -345,14 +345,19 @@ def export() -> Response:
     if errors:
         return web.error_page(422, "Filtres à corriger", "Un des filtres n'est pas reconnu : corrigez-le sur la file.")
     chunks = triage_queue.queue_csv(
-        db_session(), deps.current().database, _agent(), filters=_filter_values(args), sort=args["sort"], now=utcnow()
+        db_session(),
+        deps.current().database,
+        signed_in_agent(),
+        filters=_filter_values(args),
+        sort=args["sort"],
+        now=utcnow(),
     )
     headers = {"Content-Disposition": 'attachment; filename="signalements.csv"', "Cache-Control": "private, no-store"}
     return Response(stream_with_context(chunks), mimetype="text/csv", headers=headers)
 
 
 def _report_page(reference: str, *, status: int = 200, notice: str | None = None, since: str | None = None) -> Response:
-    read = access.read_report(db_session(), _agent(), reference, now=utcnow())
+    read = access.read_report(db_session(), signed_in_agent(), reference, now=utcnow())
     report = _DETAIL.dump(read)
     changes = []
     if since:
@@ -366,7 +371,7 @@ def _report_page(reference: str, *, status: int = 200, notice: str | None = None
         "console/report.html",
         status,
         title=f"Signalement {report['reference']}",
-        agent=_agent(),
+        agent=signed_in_agent(),
         report=report,
         sensitive=read.report.sensitive,
         sighting=identification.species_attribute(read.report) is not None,
@@ -427,7 +432,7 @@ def move(reference: str) -> Response:
         f"Statut changé : {status_label(target)}.",
         lambda: moves.transition(
             db_session(),
-            _agent(),
+            signed_in_agent(),
             reference,
             to=target if target in STATUSES else "",
             version=_version(),
@@ -450,7 +455,12 @@ def note(reference: str) -> Response:
         reference,
         "Note ajoutée.",
         lambda: moves.add_note(
-            db_session(), _agent(), reference, text=text, public=request.form.get("publique") == "oui", now=utcnow()
+            db_session(),
+            signed_in_agent(),
+            reference,
+            text=text,
+            public=request.form.get("publique") == "oui",
+            now=utcnow(),
         ),
     )
 
@@ -465,7 +475,7 @@ def assign(reference: str) -> Response:
         "Affectation enregistrée.",
         lambda: moves.assign(
             db_session(),
-            _agent(),
+            signed_in_agent(),
             reference,
             assignee_email=(None if email == "personne" else email) if email else moves.KEEP_ASSIGNEE,
             unit_code=unit or None,
@@ -486,7 +496,7 @@ def prioritise(reference: str) -> Response:
         reference,
         f"Priorité : {priority_label(priority)}.",
         lambda: moves.set_priority(
-            db_session(), _agent(), reference, priority=priority, version=_version(), now=utcnow()
+            db_session(), signed_in_agent(), reference, priority=priority, version=_version(), now=utcnow()
         ),
     )
 
@@ -502,7 +512,7 @@ def reroute(reference: str) -> Response:
         "Signalement réacheminé.",
         lambda: moves.reroute(
             db_session(),
-            _agent(),
+            signed_in_agent(),
             reference,
             unit_code=_text("unite", 40),
             note=note,
@@ -522,7 +532,7 @@ def identify(reference: str) -> Response:
         "Identification enregistrée.",
         lambda: identification.review_identification(
             db_session(),
-            _agent(),
+            signed_in_agent(),
             reference,
             verdict=verdict if verdict in identification.VERDICTS else "",
             species=_text("espece", 200) or None,
@@ -542,9 +552,11 @@ def publication(reference: str, media_id: int) -> Response:
 
     def act() -> None:
         _, report = (
-            agent_media.publish_media(db_session(), _agent(), media_id, storage=deps.current().storage, now=utcnow())
+            agent_media.publish_media(
+                db_session(), signed_in_agent(), media_id, storage=deps.current().storage, now=utcnow()
+            )
             if publish
-            else agent_media.unpublish_media(db_session(), _agent(), media_id, now=utcnow())
+            else agent_media.unpublish_media(db_session(), signed_in_agent(), media_id, now=utcnow())
         )
         if report.reference != reference:
             raise MediaNotFound()
@@ -564,7 +576,7 @@ def _bulk_choice() -> tuple[list[str], dict[str, Any], str, str | None]:
             return [], {}, "", "Un des filtres n'est pas reconnu : corrigez-le sur la file."
         page, _ = triage_queue.queue(
             db_session(),
-            _agent(),
+            signed_in_agent(),
             filters=_filter_values(args),
             sort=args["sort"],
             limit=moves.MAX_BULK,
@@ -605,7 +617,7 @@ def _bulk_page(references: list[str], said: str, problem: str | None, *, status:
         "console/bulk.html",
         status,
         title="Action groupée",
-        agent=_agent(),
+        agent=signed_in_agent(),
         references=references,
         said=said,
         problem=problem,
@@ -629,7 +641,9 @@ def bulk_confirm() -> Response:
     if problem:
         return _bulk_page(references, said, problem, status=422)
     try:
-        changed = moves.bulk(db_session(), _agent(), references, now=utcnow(), queue=deps.current().queue, **arguments)
+        changed = moves.bulk(
+            db_session(), signed_in_agent(), references, now=utcnow(), queue=deps.current().queue, **arguments
+        )
     except DomainError as refused:
         if refused.status not in (403, 409, 422):
             raise
@@ -698,12 +712,12 @@ def statistics() -> Response:
         first, last = today - timedelta(days=29), today
     since = datetime.combine(first, datetime.min.time(), web.LOCAL_TIME)
     until = datetime.combine(last + timedelta(days=1), datetime.min.time(), web.LOCAL_TIME)
-    figures = stats.stats(db_session(), _agent(), since=since, until=until, now=utcnow())
+    figures = stats.stats(db_session(), signed_in_agent(), since=since, until=until, now=utcnow())
     return web.page(
         "console/stats.html",
         422 if problem else 200,
         title="Statistiques",
-        agent=_agent(),
+        agent=signed_in_agent(),
         figures=figures,
         chart=_chart(figures["weeks"]),
         first=first.isoformat(),
@@ -716,7 +730,7 @@ def statistics() -> Response:
 @read_only
 def original(media_id: int) -> Response:
     """The original of a photo or video, as received (agents of the report's directorate)."""
-    found = agent_media.original_file(db_session(), deps.current().storage, _agent(), media_id)
+    found = agent_media.original_file(db_session(), deps.current().storage, signed_in_agent(), media_id)
     return Response(
         found.data, mimetype=found.content_type, headers={"Cache-Control": "private, no-store", "ETag": found.etag}
     )

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.directory import agents
+from backend.directory.agents import EMAIL_RE
 from backend.directory.models import ROLES, Agent, Category, Unit
 from backend.errors import DomainError, InvalidFields, NotFound
 from backend.revision import bump_revision
@@ -61,6 +62,11 @@ def create_agent(session: Session, data: dict[str, Any]) -> Agent:
     )
 
 
+def list_categories(session: Session) -> list[Category]:
+    """Every category, active or not, by program and position."""
+    return list(session.scalars(select(Category).order_by(Category.program_id, Category.position, Category.code)))
+
+
 def update_category(session: Session, code: str, changes: dict[str, Any]) -> Category:
     category = session.scalar(select(Category).where(Category.code == code))
     if category is None:
@@ -71,3 +77,32 @@ def update_category(session: Session, code: str, changes: dict[str, Any]) -> Cat
     session.flush()
     bump_revision(session)  # intake reads categories from the routing table
     return category
+
+
+NOTIFY_METHODS = ("none", "email", "webhook")  # nothing, a daily e-mail digest, a signed webhook per report
+
+
+def list_units(session: Session) -> list[Unit]:
+    return list(session.scalars(select(Unit).order_by(Unit.directorate_id, Unit.code)))
+
+
+def update_unit(session: Session, code: str, changes: dict[str, Any]) -> Unit:
+    """Change how a unit hears of its reports (``notify_method``, ``notify_target``: an e-mail
+    address for the digest, an https address for the webhook) or whether it is active."""
+    unit = session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None:
+        raise NotFound("No such unit.")
+    method = changes.get("notify_method", unit.notify_method)
+    target = (changes.get("notify_target", unit.notify_target) or "").strip() or None
+    if method not in NOTIFY_METHODS:
+        raise InvalidFields(errors={"json": {"notify_method": [f"one of {', '.join(NOTIFY_METHODS)}"]}})
+    if method == "email" and not (target and EMAIL_RE.match(target)):
+        raise InvalidFields(errors={"json": {"notify_target": ["an e-mail address for the digest"]}})
+    if method == "webhook" and not (target and target.startswith("https://") and len(target) <= 500):
+        raise InvalidFields(errors={"json": {"notify_target": ["an https:// address for the webhook"]}})
+    unit.notify_method, unit.notify_target = method, target if method != "none" else None
+    if "active" in changes:
+        unit.active = changes["active"]
+    session.flush()
+    bump_revision(session)  # the routing table holds the units
+    return unit
