@@ -262,19 +262,19 @@ def test_the_map_gets_the_filtered_queue_as_points_and_the_page_hears_of_new_rep
     sign_in(client, DVD_AGENT)
     page = client.get("/console/?status=open")
     opened = quote(re.search(r'data-since="([^"]+)"', text(page)).group(1))
-    points = client.get("/console/carte.geojson?status=open")
-    assert points.mimetype == "application/geo+json"
-    features = points.get_json()["features"]
-    assert [feature["properties"]["reference"] for feature in features] == [first]  # the DVD's only
-    assert features[0]["properties"]["status_label"] == "Ouvert"
-    assert features[0]["properties"]["url"] == f"/console/signalements/{first}"
-    lon, lat = features[0]["geometry"]["coordinates"]
+    points = client.get("/console/carte.json?status=open")
+    assert points.mimetype == "application/json"
+    answer = points.get_json()
+    assert [point[2] for point in answer["points"]] == [first]  # the DVD's only
+    lon, lat, _, status = answer["points"][0]
+    assert answer["labels"][status] == "Ouvert"
+    assert answer["report_url"] + first == f"/console/signalements/{first}"
     assert 2.3 < lon < 2.6
     assert 48.8 < lat < 49.0
-    assert client.get("/console/carte.geojson?status=resolved").get_json()["features"] == []
+    assert client.get("/console/carte.json?status=resolved").get_json()["points"] == []
     box = f"{lon - 0.001},{lat - 0.001},{lon + 0.001},{lat + 0.001}"
-    assert len(client.get(f"/console/carte.geojson?bbox={box}").get_json()["features"]) == 1
-    assert client.get("/console/carte.geojson?bbox=2.0,48.0,2.01,48.01").get_json()["features"] == []
+    assert len(client.get(f"/console/carte.json?bbox={box}").get_json()["points"]) == 1
+    assert client.get("/console/carte.json?bbox=2.0,48.0,2.01,48.01").get_json()["points"] == []
 
     assert client.get(f"/console/nouveaux.json?status=open&received_from={opened}").get_json() == {"new": 0}
     assert client.get("/console/nouveaux.json?received_from=hier").status_code == 422

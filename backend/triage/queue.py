@@ -250,13 +250,12 @@ def queue_points(
     limit: int = MAX_POINTS,
     known_id: Callable[[str, str], int | None] = lambda kind, code: None,
 ) -> list[Any]:
-    """The queue's reports under the filters as map points (reference, status, category name,
-    lat, lon), the most recent first, at most ``limit``: the same filters, the same visibility."""
+    """The queue's reports under the filters as map points (id, received_at, status, lat, lon),
+    the most recent first, at most ``limit``: the same filters, the same visibility."""
     shape, params = _queue_filters(session, agent, filters, now, known_id)
     statuses = tuple(sorted(set(filters.get("status") or ())))
     statement = (
-        select(Report.id, Report.received_at, Report.status, Category.name, Report.lat, Report.lon)
-        .join(Category, Report.category_id == Category.id)
+        select(Report.id, Report.received_at, Report.status, Report.lat, Report.lon)
         .where(*_where(shape, statuses))
         .order_by(Report.received_at.desc(), Report.id.desc())
         .limit(limit)

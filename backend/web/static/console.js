@@ -37,24 +37,24 @@
     }).catch(function () {});
     var clusters = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false });
     fetch(mapBox.dataset.points, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (collection) {
-        if (!collection) return;
-        collection.features.forEach(function (feature) {
-          var p = feature.properties, c = feature.geometry.coordinates;
-          var marker = L.marker([c[1], c[0]], {
-            icon: L.divIcon({ className: "marker-status status-" + p.status, iconSize: [14, 14] }),
-            title: p.reference + " — " + p.status_label,
-            alt: p.reference
+      .then(function (answer) {
+        if (!answer) return;
+        answer.points.forEach(function (point) {
+          var reference = point[2], status = point[3], label = answer.labels[status] || status;
+          var marker = L.marker([point[1], point[0]], {
+            icon: L.divIcon({ className: "marker-status status-" + status, iconSize: [14, 14] }),
+            title: reference + " — " + label,
+            alt: reference
           });
           var popup = element("div");
-          popup.appendChild(element("a", p.reference, { href: p.url }));
-          popup.appendChild(element("div", p.status_label + " · " + p.category));
+          popup.appendChild(element("a", reference, { href: answer.report_url + reference }));
+          popup.appendChild(element("div", label));
           marker.bindPopup(popup);
           clusters.addLayer(marker);
         });
         map.addLayer(clusters);
-        mapBox.dataset.loaded = String(collection.features.length);
-        if (collection.features.length) map.fitBounds(clusters.getBounds(), { maxZoom: 16, padding: [20, 20] });
+        mapBox.dataset.loaded = String(answer.points.length);
+        if (answer.points.length) map.fitBounds(clusters.getBounds(), { maxZoom: 16, padding: [20, 20] });
       }).catch(function () {});
     // Shift + drag draws a box (Leaflet's box zoom): the queue keeps what is inside.
     map.on("boxzoomend", function (event) {
