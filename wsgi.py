@@ -3,6 +3,7 @@
 The backend app serves /api/v1; the sandbox app is mounted beside it at /sandbox.
 """
 
+import atexit
 import gc
 import sys
 
@@ -23,3 +24,4 @@ except ConfigError as exc:
 # process: out of the garbage collector's full passes, which otherwise walked it all every few
 # large answers (a 5,000-point map took 120 ms instead of 25 at p95: bench/console.py).
 gc.freeze()
+atexit.register(gc.unfreeze)  # collected as usual when the process ends (extension modules check it)

@@ -82,6 +82,7 @@ def million_reports(conninfo: str, schema: str, count: int, prepare=None) -> Ite
             gc.freeze()  # as wsgi.py does once the app is made
             yield app, engine, loaded
         finally:
+            gc.unfreeze()
             engine.dispose()
 
 

@@ -552,3 +552,80 @@ def test_admins_manage_agents_categories_rules_and_units_and_nobody_else_can(con
     }
     assert client.post("/console/admin/categories/nid-de-poule", data=form).status_code == 303
     assert client.post("/console/admin/categories/nid-de-poule", data={**form, "target_days": "0"}).status_code == 422
+
+
+def test_every_console_page_and_form_keeps_another_directorate_s_reports_out_of_reach(console, session):
+    """The console's matrix, like the API's: every route of the console (walked from the app's URL
+    map, so a new page is walked too), reached by a DEA supervisor with a DVD report, its photo
+    and its data — each answers 404 (or shows nothing of it), and nothing changes."""
+    from backend.directory.models import Agent
+    from tests.media.files import jpeg_from_phone
+
+    app, _ = console
+    client = app.test_client()
+    make_agent(session, "chef.eau@seinesaintdenis.fr", directorate="DEA", role="supervisor")
+    sent = client.post(
+        "/api/v1/reports/with-files",
+        data={
+            "report": json.dumps(report_payload(description="Trou privé")),
+            "photos": [(io.BytesIO(jpeg_from_phone()), "p.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
+    reference, media_id = sent.get_json()["reference"], sent.get_json()["media"][0]["id"]
+    admin = bearer_for(session, make_agent(session, "admin.matrice@seinesaintdenis.fr", role="admin"))
+    before = client.get(f"/api/v1/triage/reports/{reference}", headers=admin).get_json()
+    sign_in(client, "chef.eau@seinesaintdenis.fr")
+    token = csrf(client.get("/console/"))
+    values = {"reference": reference, "media_id": str(media_id), "agent_id": str(session.query(Agent).first().id)}
+    form = {
+        "csrf_token": token,
+        "version": str(before["version"]),
+        "statut": "acknowledged",
+        "note": "note",
+        "publique": "oui",
+        "agent": "chef.eau@seinesaintdenis.fr",
+        "unite": "DEA-T8",
+        "priorite": "urgent",
+        "verdict": "confirmed",
+        "publier": "oui",
+        "ref": reference,
+        "action": "statut",
+    }
+    walked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/console") or rule.endpoint in (
+            "console.sign_in",
+            "console.sign_in_form",
+            "console.sign_out",
+        ):
+            continue
+        if rule.arguments - set(values) - {"section", "code"}:
+            raise AssertionError(f"give the matrix a value for {rule.rule}")
+        url = rule.rule
+        for name, value in {**values, "section": "agents", "code": "DVD-T8"}.items():
+            url = re.sub(rf"<(?:[^:<>]+:)?{name}>", value, url)
+        url = re.sub(r"<any\([^)]*\):section>", "agents", url)
+        walked += 1
+        if "GET" in rule.methods:
+            answer = client.get(url + ("?received_from=2020-01-01T00:00%2B00:00" if "nouveaux" in url else ""))
+        else:
+            answer = client.post(url, data=form)
+        body = answer.get_data(as_text=True)
+        if {"reference", "media_id"} & rule.arguments:
+            assert answer.status_code == 404, (rule.rule, answer.status_code)
+        elif "/admin" in rule.rule:
+            assert answer.status_code == 403, (rule.rule, answer.status_code)
+        else:
+            assert answer.status_code in (200, 409, 422), (rule.rule, answer.status_code)
+            assert reference not in body or "lot" in rule.rule, rule.rule  # a bulk page names what it refuses
+            assert "Trou privé" not in body, rule.rule
+    assert walked >= 20
+    after = client.get(f"/api/v1/triage/reports/{reference}", headers=admin).get_json()
+    assert (after["version"], after["status"], after["priority"], after["trail"]) == (
+        before["version"],
+        before["status"],
+        before["priority"],
+        before["trail"],
+    )
+    assert client.get(f"/api/v1/reports/{reference}").get_json()["media"][0]["urls"]  # still public, unchanged

@@ -190,4 +190,12 @@ def test_a_dea_agent_acknowledges_the_morning_s_overflow_and_a_dvd_agent_never_s
             assert page.get_by_role("heading", name=f"Administration : {heading}").is_visible()
             assert accessibility_problems(page) == [], section
             page.screenshot(path=str(SCREENSHOTS / f"console-admin-{section}.png"), full_page=True)
+
+        # Without JavaScript: signing in, the queue and a report read as well (the map says why it is empty).
+        plain = chromium.new_context(**DESK, java_script_enabled=False).new_page()
+        sign_in(plain, served, "agent.eau@seinesaintdenis.fr")
+        assert plain.get_by_text("La carte a besoin de JavaScript").is_visible()
+        plain.get_by_role("link", name=overflow).click()
+        plain.wait_for_url(f"**/console/signalements/{overflow}")
+        assert plain.get_by_text("Statut : Pris en compte — « Équipe d'assainissement prévenue").is_visible()
         chromium.close()
