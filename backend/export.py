@@ -25,15 +25,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from backend.db import stream
+from backend.directory import agents as directory_agents
 from backend.directory import services as directory
 from backend.directory.models import Category, Directorate, Program, Taxon
 from backend.directory.schemas import CategorySchema
-from backend.errors import InvalidFields
+from backend.errors import DomainError, InvalidFields
 from backend.fields import ResponseSchema
 from backend.reports import intake
 from backend.reports import schemas as report_schemas
 from backend.reports.models import REFERENCE_PREFIX, Report, Reporter, ReportEvent, format_reference
 from backend.routing.services import Router
+from backend.web import sessions as console_session
 from backend.zones import schemas as zone_schemas
 from backend.zones import services as zones
 from backend.zones.models import ZONE_KINDS, Zone
@@ -41,6 +43,7 @@ from backend.zones.models import ZONE_KINDS, Zone
 EXPORT_VERSION = 4
 __all__ = [
     "CATEGORY_FIELDS",
+    "CONSOLE_COOKIE",
     "DIRECTORATE_FIELDS",
     "EXPORT_VERSION",
     "RAW_REPORT_COLUMNS",
@@ -56,6 +59,7 @@ __all__ = [
     "ZoneFeatureShape",
     "categories",
     "category_rows",
+    "console_admin",
     "copy_public_reports",
     "department_bbox",
     "directorate_rows",
@@ -67,6 +71,22 @@ __all__ = [
     "zones_of_kind",
 ]
 MAX_ZONES = 200
+CONSOLE_COOKIE = console_session.COOKIE
+
+
+def console_admin(session: Session, payload: Any, *, now: datetime) -> str | None:
+    """The e-mail of the admin signed in to the staff console with this session cookie's content
+    (``payload``, already verified), if the session is live, its token valid and the account an
+    active admin's; None otherwise. The sandbox's organiser pages recognise admins so."""
+    token = console_session.live_token(payload, now.timestamp())
+    if token is None:
+        return None
+    try:
+        agent, _ = directory_agents.authenticate(session, token, now=now)
+    except DomainError:
+        return None
+    return agent.email if agent.powers.administers else None
+
 
 # The sandbox routes with the same rules as intake; the table follows every change at once.
 _router = Router(refresh_seconds=0.0)

@@ -85,7 +85,7 @@ def create_sandbox_app(
     limiter = limits.make_limiter(app, settings.redis_url or "memory://")
     app.extensions["sandbox.limiter"] = limiter
 
-    from sandbox import portal, views  # the blueprints need the limiter's decorators
+    from sandbox import organisers, portal, views  # the blueprints need the limiter's decorators
     from sandbox.opendata import views as explore_views
 
     key_errors = {
@@ -110,6 +110,7 @@ def create_sandbox_app(
     api.register_blueprint(explore_views.datasets_blp, url_prefix=API_PREFIX)
     api.register_blueprint(explore_views.dcat_blp, url_prefix="")
     app.register_blueprint(portal.blp)
+    app.register_blueprint(organisers.blp)
     # Forms that send mail or create keys: a per-address limit against abuse (the limited view
     # replaces the registered one, as flask-limiter checks decorated limits when the view runs).
     for endpoint, limit in (("portal.sign_in", limits.SIGN_IN_LIMIT), ("portal.register", limits.REGISTER_LIMIT)):

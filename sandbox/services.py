@@ -104,6 +104,16 @@ def create_event(
     return event
 
 
+def list_events(session: Session) -> list[Event]:
+    """Every event, the latest first."""
+    return list(session.scalars(select(Event).order_by(Event.starts_at.desc())))
+
+
+def list_teams(session: Session) -> list[Team]:
+    """Every team, by event and name."""
+    return list(session.scalars(select(Team).order_by(Team.event_id.desc(), Team.name)))
+
+
 def open_events(session: Session, now: datetime) -> list[Event]:
     """Events a team can still register for (not over yet)."""
     return list(session.scalars(select(Event).where(Event.ends_at > now).order_by(Event.starts_at)))

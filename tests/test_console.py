@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 
 from backend.app import create_app, inline_queue
-from backend.console.pages import IDLE_SECONDS, SEEN
+from backend.web.sessions import IDLE_SECONDS, SEEN
 from sandbox.app import create_sandbox_app, mount
 from tests.factories import bearer_for, make_agent, report_payload, submit, use_queue
 

@@ -29,12 +29,11 @@ from backend.triage import media as agent_media
 from backend.triage import queue as triage_queue
 from backend.triage.errors import StaleReport
 from backend.triage.schemas import QueueQuerySchema, TriageReportDetailSchema, queue_item
+from backend.web import sessions as console_session
 
 blp = web.pages_blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 
-TOKEN = "console_token"  # noqa: S105 (the session key that holds it, not a secret)
-SEEN = "console_seen"
-IDLE_SECONDS = 30 * 60  # a console left alone this long asks to sign in again
+TOKEN, SEEN = console_session.TOKEN, console_session.SEEN
 PUBLIC_ENDPOINTS = ("console.sign_in", "console.sign_in_form")
 _QUEUE = QueueQuerySchema()
 _DETAIL = TriageReportDetailSchema()
@@ -111,9 +110,9 @@ def _signed_in() -> Response | None:
     """Every page but the sign-in's needs a live session: else to the sign-in, back here after."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    token, seen = session.get(TOKEN), session.get(SEEN, 0)
-    expired = not isinstance(seen, int | float) or time.time() - seen > IDLE_SECONDS
-    if token and not expired:
+    token = console_session.live_token(dict(session), time.time())
+    seen = session.get(SEEN)
+    if token:
         try:
             g.agent, g.agent_token_id = agents.authenticate(db_session(), token, now=utcnow())
         except DomainError:  # revoked, expired, or the account disabled
@@ -135,9 +134,10 @@ def signed_in_agent() -> Agent:
 
 
 def _next_page(target: str | None) -> str:
-    """Where to go after signing in: a page of the console, never elsewhere."""
+    """Where to go after signing in: a page of the console (or the sandbox's organiser pages,
+    which recognise an admin's console session), never elsewhere."""
     parts = urlsplit(target or "")
-    if parts.scheme or parts.netloc or not parts.path.startswith("/console/"):
+    if parts.scheme or parts.netloc or not parts.path.startswith(("/console/", "/sandbox/organisation/")):
         return url_for("console.queue_page")
     return parts.path + (f"?{parts.query}" if parts.query else "")
 

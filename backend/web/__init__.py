@@ -23,6 +23,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.exceptions import HTTPException, NotFound
 
 from backend.errors import DomainError
+from backend.web import sessions
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ def install(app: Flask, *, secure_cookies: bool, map_tile_url: str | None = None
         COMPRESS_ALGORITHM=["br", "gzip"],
         COMPRESS_MIMETYPES=COMPRESSED_TYPES,
         COMPRESS_STREAMS=False,
-        SESSION_COOKIE_NAME="signal93",
+        SESSION_COOKIE_NAME=sessions.COOKIE,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure_cookies,
