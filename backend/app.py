@@ -6,7 +6,7 @@ from flask import Flask, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import cli, deps, health, http, logs, pagination, ratelimits, web
+from backend import cli, deps, health, http, logs, operations, pagination, ratelimits, web
 from backend.citizens.pages import blp as citizens_blp
 from backend.config import Settings
 from backend.console import administration as _console_administration  # noqa: F401 (its pages join console_blp)
@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     api.register_blueprint(routing_admin_blp, url_prefix=API_PREFIX)
     api.register_blueprint(open311_admin_blp, url_prefix=API_PREFIX)
     app.register_blueprint(health.blp)
+    app.register_blueprint(operations.blp)
     # The web fronts: one layout and one set of assets, CSRF on their forms.
     web.install(app, secure_cookies=settings.public_base_url.startswith("https://"), map_tile_url=settings.map_tile_url)
     app.register_blueprint(zone_pages_blp)

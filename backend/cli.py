@@ -172,15 +172,32 @@ def unit_secret_command(unit: str) -> None:
     click.echo(webhook_secret(deps.current().settings.secret_key, unit))
 
 
+@click.command("doctor")
+@with_appcontext
+def doctor_command() -> None:
+    """Check the configuration, the database's revision, Redis, the media storage, SMTP and the
+    workers; say what is wrong in French and English; exit 1 if anything is."""
+    from backend.operations import doctor
+
+    checks = doctor()
+    for check in checks:
+        click.echo(f"{'OK     ' if check.ok else 'ERREUR '} {check.name} : {check.said}")
+    failed = [check for check in checks if not check.ok]
+    if failed:
+        click.echo(f"{len(failed)} problème(s) / problem(s).", err=True)
+        raise SystemExit(1)
+    click.echo("Tout va bien / All good.")
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty (tests, one-off runs).")
 @with_appcontext
 def worker_command(burst: bool) -> None:
     """Run an rq worker with the app's settings; it also sweeps pending media every few minutes."""
-    from rq import Queue, Worker
+    from rq import Queue
 
     from backend import jobs
-    from backend.queue import QUEUE_NAME
+    from backend.queue import QUEUE_NAME, worker_class
 
     redis_client = deps.current().redis
     if redis_client is None:
@@ -189,7 +206,7 @@ def worker_command(burst: bool) -> None:
     jobs.schedule_sweeps(redis_client)
     for schedule in current_app.extensions.get("signal93.schedules", []):  # the sandbox's snapshots
         schedule(redis_client)
-    worker = Worker([Queue(QUEUE_NAME, connection=redis_client)], connection=redis_client)
+    worker = worker_class()([Queue(QUEUE_NAME, connection=redis_client)], connection=redis_client)
     worker.work(burst=burst, with_scheduler=not burst)
 
 
@@ -345,3 +362,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(digest_command)
     app.cli.add_command(unit_secret_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(doctor_command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -62,6 +63,9 @@ class Settings:
     # The jurisdiction_id the Open311 API answers to (any other is a 404).
     open311_jurisdiction: str = "seine-saint-denis.fr"
     map_tile_attribution: str = ""
+    # Who may read /metrics: addresses or networks (CIDR), and/or a bearer token for the scraper.
+    metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    metrics_token: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -173,6 +177,17 @@ class Settings:
             except ValueError:
                 problems["ROUTING_REFRESH_SECONDS"] = "must be a number of seconds from 0 to 300"
 
+        metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+        if (raw_allow := get("METRICS_ALLOW")) is not None:
+            try:
+                parts = [part.strip() for part in raw_allow.split(",") if part.strip()]
+                metrics_allow = tuple(str(ipaddress.ip_network(part, strict=False)) for part in parts)
+            except ValueError:
+                problems["METRICS_ALLOW"] = "must be addresses or networks, comma-separated (10.0.0.0/8,127.0.0.1)"
+        metrics_token = get("METRICS_TOKEN")
+        if metrics_token is not None and len(metrics_token) < 24:
+            problems["METRICS_TOKEN"] = "must be at least 24 characters long"  # noqa: S105 (a message)
+
         log_level = (get("LOG_LEVEL") or "INFO").upper()
         if log_level not in LOG_LEVELS:
             problems["LOG_LEVEL"] = f"must be one of {', '.join(LOG_LEVELS)}"
@@ -204,6 +219,8 @@ class Settings:
             intake_rate_limit=rate_limits["INTAKE_RATE_LIMIT"],
             support_rate_limit=rate_limits["SUPPORT_RATE_LIMIT"],
             map_tile_attribution=get("MAP_TILE_ATTRIBUTION") or "",
+            metrics_allow=metrics_allow,
+            metrics_token=metrics_token,
             log_level=log_level,
             log_json=log_format == "json",
         )

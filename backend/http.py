@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from backend import deps
+from backend import deps, logs, metrics
 from backend.db import INT_MAX
 from backend.errors import HTTP_CODES, DomainError, InvalidFields, UnknownParameter, envelope
 from backend.fields import ResponseSchema
@@ -502,6 +502,7 @@ def install(app: Flask) -> None:
         g.request_started = time.perf_counter()
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        g.request_id_token = logs.REQUEST_ID.set(g.request_id)  # on every log line of the request
         environ = request.environ
         raw = environ.get("RAW_URI")  # gunicorn's request target, query included
         length = len(raw) if raw else len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", ""))
@@ -546,6 +547,9 @@ def install(app: Flask) -> None:
 
     @app.teardown_request
     def _teardown(_exc: BaseException | None) -> None:
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            logs.REQUEST_ID.reset(token)
         session: Session | None = g.pop("db_session", None)
         if session is not None:  # an error escaped before after_request ran
             session.rollback()
@@ -561,6 +565,8 @@ def private_response() -> None:
 def _log_request(status: int) -> None:
     started = g.get("request_started")
     duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
+    if started:
+        metrics.observe_request(request.endpoint, request.method, status, duration_ms / 1000)
     # The path only (query strings may carry secrets, API keys, or locations), with the mount
     # point of an app mounted under another (/sandbox).
     path = request.script_root + request.path

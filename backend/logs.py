@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 # Attributes every LogRecord has; anything else came from ``extra`` and is emitted as a field.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+# The id of the request being served — or of the request whose job is running: a worker sets it
+# from the job (backend.queue) — added to every log line that does not carry one.
+REQUEST_ID: ContextVar[str | None] = ContextVar("signal93_request_id", default=None)
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None and (current := REQUEST_ID.get()) is not None:
+            record.request_id = current
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -41,6 +54,7 @@ def configure(level: str, json_lines: bool) -> None:
         if getattr(existing, "_signal93", False):
             root.removeHandler(existing)
     handler._signal93 = True  # type: ignore[attr-defined]
+    handler.addFilter(RequestIdFilter())
     root.addHandler(handler)
     root.setLevel(level)
     # Alembic narrates every migration step at INFO; keep its warnings only.

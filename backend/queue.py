@@ -70,8 +70,15 @@ class RqQueue:
         from redis.exceptions import RedisError
         from rq import Retry
 
+        from backend.logs import REQUEST_ID
+
         try:
-            self.queue.enqueue(job, *args, retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+            self.queue.enqueue(
+                job,
+                *args,
+                retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                meta={"request_id": REQUEST_ID.get()},
+            )
         except RedisError as exc:
             log.warning("job not sent, the sweep will send it", extra={"job": job, "error": type(exc).__name__})
 
@@ -104,3 +111,21 @@ def _send_pending(session: Session) -> None:
 def _drop_pending(session: Session, previous_transaction: Any) -> None:
     if previous_transaction.parent is None:  # the whole transaction is gone, not a savepoint
         session.info.pop(PENDING_KEY, None)
+
+
+def worker_class(*, forking: bool = True) -> type:
+    """rq's worker, with each job's log lines carrying the id of the request that sent it
+    (``forking=False``: rq's SimpleWorker, running jobs in its own process)."""
+    from rq import SimpleWorker, Worker
+
+    from backend.logs import REQUEST_ID
+
+    class RequestIdWorker(Worker if forking else SimpleWorker):  # type: ignore[misc,valid-type]
+        def perform_job(self, job: Any, *args: Any, **kwargs: Any) -> bool:
+            token = REQUEST_ID.set((job.meta or {}).get("request_id"))
+            try:
+                return super().perform_job(job, *args, **kwargs)
+            finally:
+                REQUEST_ID.reset(token)
+
+    return RequestIdWorker

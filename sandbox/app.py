@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from backend import deps, http, logs
+from backend import deps, http, logs, metrics
 from backend.config import Settings
 from backend.db import Database
 from backend.mail import Mailer, make_mailer
@@ -148,6 +148,7 @@ def create_sandbox_app(
         usage: UsageCounter = app.extensions["sandbox.usage"]
         if caller is not None and response.status_code < 400 and request.endpoint:
             usage.record(caller.key_id, request.endpoint, datetime.now(UTC))
+            metrics.SANDBOX_CALLS.labels(str(caller.team_id)).inc()
             if usage.flush_due():  # a batch every 30 s in the embedded mode, never one per request
                 services.store_usage(http.db_session(), *usage.drain())
         _security_headers(response)
@@ -203,6 +204,7 @@ def _redis(settings: Settings):
 def mount(backend_app: Flask, sandbox_app: Flask) -> None:
     """Serve the sandbox at /sandbox of the backend app, and add its commands and migrations."""
     from sandbox import cli
+    from sandbox.migrate import doctor_check
     from sandbox.migrate import migrate as migrate_sandbox
     from sandbox.opendata.jobs import schedule_builds
 
@@ -211,3 +213,4 @@ def mount(backend_app: Flask, sandbox_app: Flask) -> None:
     backend_app.extensions["sandbox.usage"] = sandbox_app.extensions["sandbox.usage"]
     backend_app.extensions.setdefault("signal93.extra_migrations", []).append(migrate_sandbox)
     backend_app.extensions.setdefault("signal93.schedules", []).append(schedule_builds)
+    backend_app.extensions.setdefault("signal93.doctor_checks", []).append(doctor_check)

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.errors import DomainError, NotFound
@@ -220,6 +220,18 @@ def sweep(session: Session, *, queue: JobQueue, now: datetime, stale_after: time
     for media_id in stale:
         after_commit(session, queue, PROCESS_JOB, media_id)
     return len(stale)
+
+
+def stale_pending(session: Session, *, now: datetime, older_than: timedelta = timedelta(minutes=5)) -> int:
+    """How many media are still ``pending`` after ``older_than`` (what operators watch)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Media)
+            .where(Media.status == "pending", Media.updated_at < now - older_than)
+        )
+        or 0
+    )
 
 
 def is_held(media: Media, *, sensitive: bool) -> bool:

@@ -59,6 +59,8 @@ class Submission:
     similar_reports: list[dict[str, Any]] = field(default_factory=list)
     # A sighting counted on the same device's earlier one (same species, zone and day).
     me_too: bool = False
+    # The answer to a retry of a request already stored (nothing new was stored).
+    replayed: bool = False
 
 
 def reporter_token(secret_key: str, seed: str) -> str:
@@ -424,7 +426,7 @@ def _replay(
     if fingerprint is None or report.request_fingerprint != fingerprint:
         raise IdempotencyConflict()
     token = reporter_token(secret_key, report.sighting_key or key)
-    return Submission(report, token, similar_reports(session, report, now))
+    return Submission(report, token, similar_reports(session, report, now), replayed=True)
 
 
 def _seen_again(

@@ -11,7 +11,7 @@ import marshmallow as ma
 from flask import Response, request, url_for
 from flask.views import MethodView
 
-from backend import deps, ratelimits
+from backend import deps, metrics, ratelimits
 from backend.db import utcnow
 from backend.errors import InvalidFields
 from backend.http import (
@@ -63,7 +63,7 @@ def submit(
     """The intake with this app's collaborators (routing, media, queue, secret, clock): what every
     front that takes a report calls — the API, the zone pages, the citizens' site, Open311."""
     context = deps.current()
-    return intake.submit_report(
+    submission = intake.submit_report(
         db_session(),
         data,
         payload=payload,
@@ -76,6 +76,9 @@ def submit(
         now=utcnow(),
         channel=channel,
     )
+    if not submission.replayed:
+        metrics.REPORTS.labels(submission.report.program.code, (channel or {}).get("channel", "api")).inc()
+    return submission
 
 
 def _report_body() -> tuple[Any, dict[str, list[bytes]]]:
