@@ -32,10 +32,20 @@ REPORTS = Counter("signal93_reports_received", "Reports received, by program and
 SANDBOX_CALLS = Counter("signal93_sandbox_calls", "Sandbox API calls answered, by team", ["team"])
 
 
+_children: dict[tuple[str | None, str, int], tuple[Any, Any]] = {}
+
+
 def observe_request(endpoint: str | None, method: str, status: int, seconds: float) -> None:
-    name = endpoint or UNMATCHED
-    REQUESTS.labels(name, method, str(status)).inc()
-    LATENCY.labels(name).observe(seconds)
+    """Count a request and its time (on every request: the labelled series are looked up once)."""
+    series = _children.get((endpoint, method, status))
+    if series is None:
+        name = endpoint or UNMATCHED
+        series = _children[(endpoint, method, status)] = (
+            REQUESTS.labels(name, method, str(status)),
+            LATENCY.labels(name),
+        )
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def allowed(remote_addr: str | None, authorization: str | None, networks: Iterable[str], token: str | None) -> bool:
