@@ -18,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 
 from PIL import Image
 
+from backend.app import inline_queue
 from sandbox import services as sandbox_services
-from tests.factories import SAUSSET_PARK_CENTRE, bearer_for, make_agent, report_payload, submit
+from tests.factories import SAUSSET_PARK_CENTRE, bearer_for, make_agent, report_payload, submit, use_queue
 from tests.media.files import jpeg_from_phone
 
 NAME, EMAIL, PHONE = "Yasmine Benali-Privée", "yasmine.crawl@example.org", "+33 6 98 76 54 31"
@@ -81,6 +82,7 @@ def points_in(text: str) -> list[tuple[float, float]]:
 
 
 def test_no_public_output_holds_a_planted_marker_exif_or_the_sensitive_point(wsgi_app, session):
+    use_queue(wsgi_app, inline_queue(wsgi_app))  # photos processed now, in both passes: their derivatives are read
     client = wsgi_app.test_client()
     devices = [str(uuid.uuid4()) for _ in range(3)]
     contact = {"name": NAME, "email": EMAIL, "phone": PHONE, "consent_contact": True}
