@@ -461,7 +461,31 @@ def handle_domain_error(error: DomainError) -> Response:
     return error_response(error.status, error.code, error.message, error.errors, error.headers)
 
 
+UNAVAILABLE_SECONDS = 5  # Retry-After of a 503 when the database cannot be reached
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` (or the one a 500 wraps) says the database cannot be reached now: a
+    refused or lost connection, a pool waiting in vain, a locked SQLite file — worth a retry."""
+    from sqlalchemy import exc
+
+    original = getattr(error, "original_exception", None) or error
+    return isinstance(original, exc.OperationalError | exc.DisconnectionError | exc.TimeoutError | exc.InterfaceError)
+
+
+def unavailable_response() -> Response:
+    return error_response(
+        503,
+        "unavailable",
+        "The service cannot reach its database for a moment: nothing was stored; retry in a few seconds.",
+        headers={"Retry-After": str(UNAVAILABLE_SECONDS)},
+    )
+
+
 def handle_unexpected_error(error: Exception) -> Response:
+    if database_unreachable(error):
+        log.warning("database unreachable", extra={"request_id": g.get("request_id"), "error": repr(error)[:300]})
+        return unavailable_response()
     if isinstance(error, HTTPException):
         return http_error_response(error)
     log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})

@@ -10,6 +10,7 @@ family, an office or a mobile network behind one address, not for a script."""
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,9 +19,12 @@ from flask import Flask, Response, current_app, g, request
 from limits import parse_many
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
+from redis.exceptions import RedisError
 
 from backend import deps
 from backend.errors import DomainError
+
+log = logging.getLogger(__name__)
 
 NAMESPACE = "signal93:public"
 
@@ -63,8 +67,14 @@ def _check(scope: str, setting: str, who: Callable[[], str]) -> None:
     identity = who()
     closest: tuple[int, int, int] | None = None
     for item in parse_many(getattr(deps.current().settings, setting)):
-        allowed = limiter.hit(item, NAMESPACE, scope, identity)
-        stats = limiter.get_window_stats(item, NAMESPACE, scope, identity)
+        try:
+            allowed = limiter.hit(item, NAMESPACE, scope, identity)
+            stats = limiter.get_window_stats(item, NAMESPACE, scope, identity)
+        except (RedisError, OSError) as exc:
+            # The counters' store is down: take the report (an acknowledged report matters more
+            # than a limit for the minutes of an outage), and say so in the logs.
+            log.warning("rate limit not counted: its store is unreachable", extra={"error": type(exc).__name__})
+            return
         shown = (item.amount, max(0, stats.remaining), int(stats.reset_time))
         if closest is None or shown[1] < closest[1]:
             closest = shown

@@ -23,6 +23,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.exceptions import HTTPException, NotFound
 
 from backend.errors import DomainError
+from backend.http import UNAVAILABLE_SECONDS, database_unreachable
 from backend.web import sessions
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,11 @@ ERROR_PAGES = {
     415: ("Fichier non reconnu", "Ce type de fichier n'est pas accepté."),
     422: ("Formulaire à corriger", "Certaines informations ne conviennent pas. Revenez en arrière pour les corriger."),
     429: ("Trop de demandes", "Trop de demandes en peu de temps. Patientez une minute et réessayez."),
+    503: (
+        "Service momentanément indisponible",
+        "Le service ne peut pas enregistrer votre demande pour l'instant : rien n'a été enregistré. "
+        "Réessayez dans quelques secondes.",
+    ),
 }
 SERVER_ERROR = ("Erreur du service", "Le service n'a pas pu répondre. Réessayez dans un instant.")
 
@@ -253,9 +259,20 @@ def _domain_error(error: DomainError) -> Response:
 
 
 def _http_error(error: HTTPException) -> Response:
+    if database_unreachable(error):
+        return _unavailable()
     return error_page(error.code or 500)
 
 
 def _unexpected_error(error: Exception) -> Response:
+    if database_unreachable(error):
+        return _unavailable()
     log.exception("unexpected error on a page")
     return error_page(500)
+
+
+def _unavailable() -> Response:
+    log.warning("database unreachable on a page")
+    response = error_page(503)
+    response.headers["Retry-After"] = str(UNAVAILABLE_SECONDS)
+    return response
