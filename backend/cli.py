@@ -145,12 +145,21 @@ def zones_qr_sheet(park: str, out: Path) -> None:
 
 
 @click.command("sweep")
+@click.option(
+    "--older-than",
+    type=click.IntRange(0, 86_400),
+    default=None,
+    help="Seconds pending work waits before it is taken for lost (default: each kind's own; 0 after an incident).",
+)
 @with_appcontext
-def sweep_command() -> None:
+def sweep_command(older_than: int | None) -> None:
     """Send again the jobs lost to a Redis outage or a killed worker (media, reporter e-mails, unit webhooks)."""
+    from datetime import timedelta
+
     from backend import jobs
 
-    click.echo(f"{jobs.sweep()} lost jobs sent again.")
+    stale_after = None if older_than is None else timedelta(seconds=older_than)
+    click.echo(f"{jobs.sweep(stale_after)} lost jobs sent again.")
 
 
 @click.command("digest")

@@ -16,14 +16,16 @@ SWEEP_EVERY = timedelta(minutes=2)
 SWEEP_LOCK = "signal93:sweep-scheduled"
 
 
-def sweep() -> int:
+def sweep(stale_after: timedelta | None = None) -> int:
     """Send again the jobs that were lost (media left pending, reporters and units not told);
-    returns how many."""
+    returns how many. ``stale_after``: how long work waits before it is taken for lost (each
+    kind's own default; zero after an incident, to send everything pending now)."""
     queue = deps.current().queue
+    options = {} if stale_after is None else {"stale_after": stale_after}
     with job_transaction() as session:
         now = utcnow()
         return sum(
-            sweep_one(session, queue=queue, now=now)
+            sweep_one(session, queue=queue, now=now, **options)
             for sweep_one in (media_services.sweep, reporters.sweep, units.sweep, alerts.sweep)
         )
 

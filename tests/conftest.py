@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -212,3 +215,38 @@ def smtp_server() -> Iterator[tuple[str, MailBox]]:
         yield f"smtp://127.0.0.1:{controller.port}", box
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis of this test's own, on a free port (the shared one is never stopped)."""
+    from tests.servers import free_port
+
+    port = free_port()
+    command = [shutil.which("redis-server") or "redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
+    command += ["--dir", str(tmp_path)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def wait_up() -> None:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    wait_up()
+    state = {"server": server}
+
+    def stop() -> None:
+        state["server"].terminate()
+        state["server"].wait(10)
+
+    def start() -> None:
+        state["server"] = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_up()
+
+    yield f"redis://127.0.0.1:{port}/0", stop, start
+    state["server"].terminate()
+    state["server"].wait(10)

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from dataclasses import replace
@@ -156,39 +154,6 @@ def test_postgresql_cut_then_back_answers_503_never_500_and_stores_nothing_half(
         if app is not None:
             deps.current(app).database.engine.dispose()
         gc.collect()  # the cut connections are collected here, under this test's warning filter
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    """A Redis of this test's own, on a free port (the shared one is never stopped)."""
-    port = free_port()
-    command = [shutil.which("redis-server") or "redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
-    command += ["--dir", str(tmp_path)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def wait_up() -> None:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
-
-    wait_up()
-    state = {"server": server}
-
-    def stop() -> None:
-        state["server"].terminate()
-        state["server"].wait(10)
-
-    def start() -> None:
-        state["server"] = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_up()
-
-    yield f"redis://127.0.0.1:{port}/0", stop, start
-    state["server"].terminate()
-    state["server"].wait(10)
 
 
 @pytest.mark.postgresql
