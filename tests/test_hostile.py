@@ -19,15 +19,14 @@ import io
 import json
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
 
-from sandbox import services as sandbox_services
 from tests.factories import ON_RD932_PANTIN, SAUSSET_MARAIS, bearer_for, make_agent, report_payload, submit
 from tests.media.files import jpeg_from_phone
+from tests.sandbox.conftest import unlimited_team_key
 
 BACKEND = "/api/v1/openapi.json"
 SANDBOX = "/sandbox/api/v1/openapi.json"
@@ -71,35 +70,14 @@ def as_query_value(value: Any) -> str:
 class Walk:
     """The app as served, the credentials and the real values the operations' paths name."""
 
-    def __init__(self, wsgi_app: Any, session: Any) -> None:
+    def __init__(self, wsgi_app: Any, session: Any, settings: Any) -> None:
         self.app = wsgi_app
         self.client = wsgi_app.test_client()
         self.session = session
         admin = make_agent(session, "hostile.admin@seinesaintdenis.fr", directorate="DNPB", role="admin")
         self.admin = bearer_for(session, admin)
         self.victim = make_agent(session, "hostile.cible@seinesaintdenis.fr", directorate="DEA")
-        now = datetime.now(UTC)
-        event = sandbox_services.create_event(
-            session,
-            slug="hackathon-hostile",
-            name="Hackathon hostile",
-            starts_at=now - timedelta(hours=1),
-            ends_at=now + timedelta(days=1),
-            rate_per_second=100_000,
-            burst=100_000,
-            daily_quota=10_000_000,
-        )
-        session.commit()
-        _, _, key = sandbox_services.register_team(
-            session,
-            name="Les Hostiles",
-            contact_email="hostiles@example.org",
-            event_slug=event.slug,
-            accepted_terms=True,
-            now=now,
-            secret=sandbox_services.key_secret(self.app.config["SECRET_KEY"]),
-        )
-        session.commit()
+        key = unlimited_team_key(session, settings, "hackathon-hostile")
         self.key = {"X-API-Key": key}
         self.reference = submit(self.client, report_payload()).get_json()["reference"]
         with_photo = self.client.post(
@@ -292,8 +270,8 @@ def envelope_problem(response: Any) -> str | None:
 
 
 @pytest.fixture
-def walk(wsgi_app, session):
-    return Walk(wsgi_app, session)
+def walk(wsgi_app, session, settings):
+    return Walk(wsgi_app, session, settings)
 
 
 def test_every_operation_refuses_a_query_parameter_it_does_not_declare(walk):

@@ -14,14 +14,13 @@ import json
 import math
 import uuid
 import zipfile
-from datetime import UTC, datetime, timedelta
 
 from PIL import Image
 
 from backend.app import inline_queue
-from sandbox import services as sandbox_services
 from tests.factories import SAUSSET_PARK_CENTRE, bearer_for, make_agent, report_payload, submit, use_queue
 from tests.media.files import jpeg_from_phone
+from tests.sandbox.conftest import unlimited_team_key
 
 NAME, EMAIL, PHONE = "Yasmine Benali-Privée", "yasmine.crawl@example.org", "+33 6 98 76 54 31"
 FREE_TEXT = "Digicode 4589B, 3e étage gauche"
@@ -81,7 +80,7 @@ def points_in(text: str) -> list[tuple[float, float]]:
     return found
 
 
-def test_no_public_output_holds_a_planted_marker_exif_or_the_sensitive_point(wsgi_app, session):
+def test_no_public_output_holds_a_planted_marker_exif_or_the_sensitive_point(wsgi_app, session, settings):
     use_queue(wsgi_app, inline_queue(wsgi_app))  # photos processed now, in both passes: their derivatives are read
     client = wsgi_app.test_client()
     devices = [str(uuid.uuid4()) for _ in range(3)]
@@ -121,28 +120,7 @@ def test_no_public_output_holds_a_planted_marker_exif_or_the_sensitive_point(wsg
 
     # An agent of another directorate (DEA) and a hackathon team.
     dea = bearer_for(session, make_agent(session, "agent.crawl@seinesaintdenis.fr", directorate="DEA"))
-    now = datetime.now(UTC)
-    event = sandbox_services.create_event(
-        session,
-        slug="crawl",
-        name="Crawl",
-        starts_at=now - timedelta(hours=1),
-        ends_at=now + timedelta(days=1),
-        rate_per_second=10_000,
-        burst=10_000,
-        daily_quota=1_000_000,
-    )
-    session.commit()
-    _, _, key = sandbox_services.register_team(
-        session,
-        name="Crawlers",
-        contact_email="crawl@example.org",
-        event_slug=event.slug,
-        accepted_terms=True,
-        now=now,
-        secret=sandbox_services.key_secret(wsgi_app.config["SECRET_KEY"]),
-    )
-    session.commit()
+    key = unlimited_team_key(session, settings, "crawl")
     built = wsgi_app.test_cli_runner().invoke(args=["sandbox", "snapshot", "build", "--all"])
     assert built.exit_code == 0, built.output
     listing = client.get("/sandbox/api/v1/datasets", headers={"X-API-Key": key}).get_json()
