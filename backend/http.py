@@ -321,6 +321,8 @@ MAX_URL_BYTES = 4096
 MAX_HEADER_BYTES = 8192
 # A form's fields other than files, together (the multipart report's JSON included).
 MAX_FORM_FIELDS_BYTES = 1024 * 1024
+# A form's parts (fields and files): the citizens' longest form has about 40.
+MAX_FORM_PARTS = 100
 
 
 class UriTooLong(DomainError):
@@ -439,9 +441,16 @@ def http_error_response(error: HTTPException) -> Response:
         message = f"The request body is larger than the {limit} bytes allowed."
         within_body_limit = limit is None or (request.content_length is not None and request.content_length <= limit)
         if within_body_limit and request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-            # The body fits: a form's fields other than files are what is too large.
+            # The body fits: a form's fields other than files are what is too large, or its parts too many.
             fields_limit = current_app.config.get("MAX_FORM_MEMORY_SIZE")
-            message = f"The form's fields other than files are larger than the {fields_limit} bytes allowed."
+            parts_limit = current_app.config.get("MAX_FORM_PARTS")
+            if request.content_length is not None and fields_limit and request.content_length <= fields_limit:
+                message = f"The form has more than the {parts_limit} parts (fields and files) allowed."
+            else:
+                message = (
+                    f"The form's fields other than files are larger than the {fields_limit} bytes allowed, "
+                    f"or it has more than the {parts_limit} parts allowed."
+                )
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     headers.update(data.get("headers") or {})
     return error_response(status, code, message, errors, headers)
@@ -518,6 +527,7 @@ def read_only(view: Callable[..., Any]) -> Callable[..., Any]:
 def install(app: Flask) -> None:
     """Wire request ids, the size caps, the commit boundary and request logs into ``app``."""
     app.config["MAX_FORM_MEMORY_SIZE"] = MAX_FORM_FIELDS_BYTES
+    app.config["MAX_FORM_PARTS"] = MAX_FORM_PARTS
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(Exception, handle_unexpected_error)
 

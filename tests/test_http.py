@@ -391,6 +391,20 @@ def test_the_app_s_own_limits_answer_in_the_envelope_naming_the_limit(client):
     body = assert_envelope(form, 413, "request_too_large")
     assert "1048576 bytes" in body["message"]
     assert "fields other than files" in body["message"]
+    # A small form of 150 parts (issue 14: a limit on the number of parts too), on the API and a page.
+    parts = (
+        b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="champ{i}"\r\n\r\nx\r\n'.encode() for i in range(150)
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
+    many = client.post(
+        "/api/v1/reports/with-files", data=parts, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert "more than the 100 parts" in assert_envelope(many, 413, "request_too_large")["message"]
+    page = client.post("/signaler/nid-de-poule", data=parts, content_type=f"multipart/form-data; boundary={boundary}")
+    assert page.status_code == 413
+    assert "Fichier trop volumineux" in page.get_data(as_text=True)
 
 
 def test_a_chunked_json_body_over_the_limit_is_a_413_not_a_cut_400(tmp_path, fresh_database_url):
