@@ -5,6 +5,7 @@ versioning), and reads them as before."""
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import shutil
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import text
 
+from backend import deps
 from backend.app import create_app, inline_queue
 from backend.db import Database, make_engine, migrate
 from backend.seeding import load_seeds
@@ -44,6 +46,7 @@ def test_a_pg_dump_restored_into_a_new_database_serves_every_report_and_its_medi
     before = {ref: client.get(f"/api/v1/reports/{ref}").get_json() for ref in references}
     assert all(report["media"][0]["urls"] for report in before.values())  # processed, public
     engine.dispose()
+    deps.current(app).database.engine.dispose()  # its pooled connections closed, not left to the collector
 
     url = urlsplit(fresh_database_url.replace("postgresql+psycopg://", "postgresql://"))
     schema = url.query.split("search_path%3D")[-1]
@@ -75,10 +78,9 @@ def test_a_pg_dump_restored_into_a_new_database_serves_every_report_and_its_medi
             thumb = reader.get(after["media"][0]["urls"]["thumb"])
             assert (thumb.status_code, thumb.mimetype) == (200, "image/jpeg")
         assert reader.get("/readyz").status_code == 200
-        from backend import deps
-
         deps.current(copy).database.engine.dispose()
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE "{restored}" WITH (FORCE)'))
         admin.dispose()
+        gc.collect()  # anything left is found here, in this test, not in the next one
