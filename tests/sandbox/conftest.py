@@ -28,13 +28,21 @@ def sandbox(sandbox_app):
     return sandbox_app.test_client()
 
 
-def open_event(session, slug: str, *, rate_per_second: int = 5, burst: int = 8, daily_quota: int = 1000):
+def open_event(
+    session,
+    slug: str,
+    name: str = "Hackathon de test",
+    *,
+    rate_per_second: int = 5,
+    burst: int = 8,
+    daily_quota: int = 1000,
+):
     """An event open since two hours and for a day (committed)."""
     now = datetime.now(UTC)
     row = services.create_event(
         session,
         slug=slug,
-        name=f"Hackathon {slug}",
+        name=name,
         starts_at=now - timedelta(hours=2),
         ends_at=now + timedelta(days=1),
         rate_per_second=rate_per_second,
@@ -47,7 +55,9 @@ def open_event(session, slug: str, *, rate_per_second: int = 5, burst: int = 8, 
 
 def unlimited_team_key(session, settings, slug: str) -> str:
     """The key of a team of an event with limits no walk of the API reaches."""
-    event = open_event(session, slug, rate_per_second=100_000, burst=100_000, daily_quota=10_000_000)
+    event = open_event(
+        session, slug, f"Hackathon {slug}", rate_per_second=100_000, burst=100_000, daily_quota=10_000_000
+    )
     return register(session, settings, event.slug, f"Équipe {slug}", f"{slug}@example.org")[1]
 
 
