@@ -8,6 +8,7 @@ rather than a count (jobs queued, media stuck) is read when ``/metrics`` is scra
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import os
 from collections.abc import Callable, Iterable
@@ -48,14 +49,10 @@ def observe_request(endpoint: str | None, method: str, status: int, seconds: flo
     series[1].observe(seconds)
 
 
-def allowed(remote_addr: str | None, authorization: str | None, networks: Iterable[str], token: str | None) -> bool:
+def allowed(remote_addr: str | None, bearer: str | None, networks: Iterable[str], token: str | None) -> bool:
     """Whether a scraper may read the metrics: its bearer token, or its address in a network."""
-    if token and authorization:
-        scheme, _, given = authorization.partition(" ")
-        import hmac
-
-        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
-            return True
+    if token and bearer and hmac.compare_digest(bearer.encode(), token.encode()):
+        return True
     try:
         address = ipaddress.ip_address(remote_addr or "")
     except ValueError:

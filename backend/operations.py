@@ -19,6 +19,7 @@ from werkzeug.exceptions import NotFound
 
 from backend import deps, metrics
 from backend.db import revision_state, utcnow
+from backend.http import authorization
 from backend.media.services import stale_pending
 from backend.queue import QUEUE_NAME
 
@@ -34,7 +35,7 @@ def metrics_view() -> Response:
     404 to anyone else (nothing says they exist)."""
     settings = deps.current().settings
     if not metrics.allowed(
-        request.remote_addr, request.headers.get("Authorization"), settings.metrics_allow, settings.metrics_token
+        request.remote_addr, authorization("Bearer"), settings.metrics_allow, settings.metrics_token
     ):
         raise NotFound()
     response = Response(metrics.exposition(_live_states), content_type=metrics.CONTENT_TYPE)

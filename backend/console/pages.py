@@ -218,8 +218,8 @@ def _queue_args(source: Any) -> tuple[dict[str, Any], dict[str, str]]:
         return _QUEUE.load({}), {name: "valeur non reconnue" for name in fields}
 
 
-def _filter_values(args: dict[str, Any]) -> dict[str, Any]:
-    return {name: args[name] for name in triage_queue.FILTERS if name in args}
+def _bad_filters() -> Response:
+    return web.error_page(422, "Filtres à corriger", "Un des filtres n'est pas reconnu : corrigez-le sur la file.")
 
 
 @blp.get("/")
@@ -234,7 +234,7 @@ def queue_page() -> Response:
             page, counts = triage_queue.queue(
                 db_session(),
                 agent,
-                filters=_filter_values(args),
+                filters=triage_queue.filters_of(args),
                 sort=args["sort"],
                 limit=args["limit"],
                 cursor=args.get("cursor"),
@@ -246,6 +246,7 @@ def queue_page() -> Response:
             errors = {name: "valeur non reconnue" for name in (refused.errors.get("query") or {"filtres": 1})}
             error = refused
     kept = [(name, value) for name, value in request.args.items(multi=True) if name != "cursor" and value.strip()]
+    query = f"?{urlencode(kept)}" if kept else ""  # the page's filters, for the CSV, the map and bulk actions
     return web.page(
         "console/queue.html",
         422 if errors else 200,
@@ -255,8 +256,9 @@ def queue_page() -> Response:
         counts=counts or {},
         total=sum((counts or {}).values()),
         next_url=f"?{urlencode([*kept, ('cursor', page.next_cursor)])}" if page and page.next_cursor else None,
-        csv_url=url_for("console.export") + (f"?{urlencode(kept)}" if kept else ""),
-        points_url=url_for("console.map_points") + (f"?{urlencode(kept)}" if kept else ""),
+        csv_url=url_for("console.export") + query,
+        points_url=url_for("console.map_points") + query,
+        bulk_url=url_for("console.bulk_summary") + query,
         without_bbox_url="?" + urlencode([(name, value) for name, value in kept if name != "bbox"]),
         map_tiles=deps.current().settings.map_tile_url,
         map_attribution=deps.current().settings.map_tile_attribution,
@@ -268,9 +270,7 @@ def queue_page() -> Response:
         sorts=SORT_LABELS,
         opened_at=utcnow().isoformat(),
         notice=session.pop("console_notice", None),
-        bulk_query=urlencode(kept),
         supervises=agent.powers.supervises,
-        statuses_to=STATUSES,
         priorities=list(PRIORITIES),
     )
 
@@ -283,11 +283,11 @@ def map_points() -> Response:
     than the query), with the status labels and the reports' address once."""
     args, errors = _queue_args(request.args)
     if errors:
-        return web.error_page(422, "Filtres à corriger", "Un des filtres n'est pas reconnu : corrigez-le sur la file.")
+        return _bad_filters()
     rows = triage_queue.queue_points(
         db_session(),
         signed_in_agent(),
-        filters=_filter_values(args),
+        filters=triage_queue.filters_of(args),
         now=utcnow(),
         known_id=deps.current().router.table(db_session()).id_of,
     )
@@ -320,7 +320,7 @@ def news() -> Response:
     _, counts = triage_queue.queue(
         db_session(),
         signed_in_agent(),
-        filters=_filter_values(args),
+        filters=triage_queue.filters_of(args),
         sort="received",
         limit=1,
         cursor=None,
@@ -339,12 +339,12 @@ def export() -> Response:
     """What the queue shows, as CSV (the agents' export: the filters and the order of the page)."""
     args, errors = _queue_args(request.args)
     if errors:
-        return web.error_page(422, "Filtres à corriger", "Un des filtres n'est pas reconnu : corrigez-le sur la file.")
+        return _bad_filters()
     chunks = triage_queue.queue_csv(
         db_session(),
         deps.current().database,
         signed_in_agent(),
-        filters=_filter_values(args),
+        filters=triage_queue.filters_of(args),
         sort=args["sort"],
         now=utcnow(),
     )
@@ -573,7 +573,7 @@ def _bulk_choice() -> tuple[list[str], dict[str, Any], str, str | None]:
         page, _ = triage_queue.queue(
             db_session(),
             signed_in_agent(),
-            filters=_filter_values(args),
+            filters=triage_queue.filters_of(args),
             sort=args["sort"],
             limit=moves.MAX_BULK,
             cursor=None,

@@ -96,6 +96,11 @@ def queue_entries(session: Session, report_ids: list[int]) -> list[Any]:
 _CURSOR_VALUES = {"received": DATETIME, "oldest": DATETIME, "due": (DATETIME, None), "supports": int, "priority": int}
 
 
+def filters_of(args: dict[str, Any]) -> dict[str, Any]:
+    """The filters among a queue request's parsed arguments (the rest orders and pages)."""
+    return {name: args[name] for name in FILTERS if name in args}
+
+
 def queue(
     session: Session,
     agent: Agent,

@@ -41,10 +41,6 @@ def _answer(report: Any, status: int = 200) -> tuple[access.AgentReport, int, di
     return access.as_seen_by(current_agent(), report), status, {"ETag": f'"{report.version}"'}
 
 
-def _filters(args: dict[str, Any]) -> dict[str, Any]:
-    return {name: args[name] for name in triage_queue.FILTERS if name in args}
-
-
 @blp.route("/triage/reports")
 class Queue(MethodView):
     @blp.operation(
@@ -64,7 +60,7 @@ class Queue(MethodView):
         page, counts = triage_queue.queue(
             session,
             current_agent(),
-            filters=_filters(args),
+            filters=triage_queue.filters_of(args),
             sort=args["sort"],
             limit=args["limit"],
             cursor=args.get("cursor"),
@@ -95,7 +91,7 @@ class QueueCsv(MethodView):
             db_session(),
             deps.current().database,
             current_agent(),
-            filters=_filters(args),
+            filters=triage_queue.filters_of(args),
             sort=args["sort"],
             now=utcnow(),
         )
