@@ -50,9 +50,7 @@ def _private(response: Response) -> Response:
     return response
 
 
-@blp.get("/")
-@read_only
-def index() -> str:
+def _page(problem: str | None = None) -> str:
     """Every event and team, with each team's requests over the last 7 days and its forms."""
     teams = services.list_teams(db_session())
     usage = services.usage_by_day(db_session(), [t.id for t in teams], USAGE_DAYS, today=services.utc_today(_now()))
@@ -62,9 +60,16 @@ def index() -> str:
         teams=teams,
         usage={team.id: sum(usage[team.id].values()) for team in teams},
         organiser=g.organiser,
-        notice=session.pop(NOTICE, None),
-        problem=None,
+        notice=None if problem else session.pop(NOTICE, None),
+        problem=problem,
     )
+
+
+@blp.get("/")
+@read_only
+def index() -> str:
+    """The organisers' page."""
+    return _page()
 
 
 def _done(message: str) -> Response:
@@ -73,16 +78,8 @@ def _done(message: str) -> Response:
 
 
 def _refused(message: str) -> tuple[str, int]:
-    teams = services.list_teams(db_session())
-    return render_template(
-        "organisers.html",
-        events=services.list_events(db_session()),
-        teams=teams,
-        usage={},
-        organiser=g.organiser,
-        notice=None,
-        problem=message,
-    ), 422
+    """The page again, saying what to correct (nothing was changed)."""
+    return _page(problem=message), 422
 
 
 def _number(name: str) -> int | None:
