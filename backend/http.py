@@ -27,6 +27,7 @@ from backend.db import INT_MAX
 from backend.errors import HTTP_CODES, DomainError, InvalidFields, UnknownParameter, envelope
 from backend.fields import ResponseSchema
 from backend.openapi import ContractPlugin
+from backend.storage import Received
 
 log = logging.getLogger(__name__)
 request_log = logging.getLogger("signal93.request")
@@ -287,17 +288,25 @@ def check_json_request(max_bytes: int | None = None, accepted: str = "applicatio
     request.max_content_length = limit  # also caps a body sent without Content-Length
 
 
-def uploaded_files(names: tuple[str, ...] = ("photos", "video")) -> dict[str, list[bytes]]:
+def uploaded_files(names: tuple[str, ...] = ("photos", "video")) -> dict[str, list[Received]]:
     """The files of a ``multipart/form-data`` body, by field (only the fields that have some):
     415 for another body, 422 naming any file field not in ``names``. The size cap applies
-    before the body is read."""
+    before the body is read; each file is held in a spooled temporary file (on disk past 500 KB,
+    werkzeug's parser writing it there as it arrives), never whole in memory."""
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType(errors={"headers": {"Content-Type": ["must be multipart/form-data"]}})
     unknown = set(request.files) - set(names)
     if unknown:
         raise InvalidFields(errors={"files": {name: ["unknown file field"] for name in sorted(unknown)}})
     # A file input left empty is sent by browsers as a part with no file name and no content.
-    files = {name: [data for f in request.files.getlist(name) if (data := f.read()) or f.filename] for name in names}
+    files = {
+        name: [
+            received
+            for f in request.files.getlist(name)
+            if (received := Received(f.stream, f.filename or "")).size or f.filename
+        ]
+        for name in names
+    }
     return {name: items for name, items in files.items() if items}
 
 

@@ -7,23 +7,70 @@ their SHA-256, so storing the same file twice stores it once.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
 class File:
-    """A stored file to answer with, its ETag, and ``data`` None when the client has it already (304)."""
+    """A stored file to answer with, its ETag, and ``data`` None when the client has it already
+    (304). A large file's ``data`` is its chunks, read from storage as they are sent, and
+    ``size`` its length."""
 
-    data: bytes | None
+    data: bytes | Iterator[bytes] | None
     content_type: str
     etag: str
+    size: int | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``Content-Length`` when the data is chunks (sent as they are read)."""
+        return {"Content-Length": str(self.size)} if self.size is not None and self.data is not None else {}
+
+
+class Received:
+    """A file received with a request, read once as it comes (its size and SHA-256 are known),
+    then kept in a spooled temporary file: a large video never sits whole in memory."""
+
+    def __init__(self, stream: IO[bytes], filename: str = ""):
+        digest, size = hashlib.sha256(), 0
+        stream.seek(0)
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+        stream.seek(0)
+        self.stream, self.filename, self.size, self.sha256 = stream, filename, size, digest.hexdigest()
+
+    @classmethod
+    def of(cls, data: bytes, filename: str = "") -> Received:
+        """Bytes already in memory, as a received file (seeds, tests, the sandbox)."""
+        return cls(io.BytesIO(data), filename)
+
+    def head(self, length: int) -> bytes:
+        """The first ``length`` bytes (what a file's type is sniffed from)."""
+        self.stream.seek(0)
+        data = self.stream.read(length)
+        self.stream.seek(0)
+        return data
+
+    def read(self) -> bytes:
+        """The whole file, for what is bounded small enough (a photo, by its size limit)."""
+        self.stream.seek(0)
+        data = self.stream.read()
+        self.stream.seek(0)
+        return data
+
+    def open(self) -> IO[bytes]:
+        """The file, rewound (a stream for storage or a parser)."""
+        self.stream.seek(0)
+        return self.stream
 
 
 class StoredFileMissing(LookupError):
@@ -34,6 +81,10 @@ class Storage(Protocol):
     def put(self, key: str, data: bytes, content_type: str) -> None: ...
 
     def get(self, key: str) -> bytes: ...
+
+    def put_stream(self, key: str, stream: IO[bytes], content_type: str) -> None:
+        """Store what ``stream`` holds from where it is, in chunks (an upload)."""
+        ...
 
     def exists(self, key: str) -> bool: ...
 
@@ -57,8 +108,12 @@ CHUNK = 1 << 16
 
 def content_key(folder: str, data: bytes, extension: str) -> str:
     """A content-addressed key: the same bytes always land at the same place."""
-    digest = hashlib.sha256(data).hexdigest()
-    return f"{folder}/{digest[:2]}/{digest}{extension}"
+    return digest_key(folder, hashlib.sha256(data).hexdigest(), extension)
+
+
+def digest_key(folder: str, sha256: str, extension: str) -> str:
+    """:func:`content_key` of the content whose SHA-256 (hex) is ``sha256``."""
+    return f"{folder}/{sha256[:2]}/{sha256}{extension}"
 
 
 def _checked(key: str) -> str:
@@ -86,6 +141,9 @@ class LocalStorage:
                 shutil.copyfileobj(source, handle, CHUNK)
 
         self._write(key, copy)
+
+    def put_stream(self, key: str, stream: IO[bytes], content_type: str) -> None:
+        self._write(key, lambda handle: shutil.copyfileobj(stream, handle, CHUNK))
 
     def _write(self, key: str, write) -> None:
         path = self._path(key)
@@ -146,6 +204,10 @@ class S3Storage:
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
 
+    def put_stream(self, key: str, stream: IO[bytes], content_type: str) -> None:
+        # boto3's managed transfer reads the stream in parts (multipart above 8 MB)
+        self.client.upload_fileobj(stream, self.bucket, self._key(key), ExtraArgs={"ContentType": content_type})
+
     def put_file(self, key: str, path: Path, content_type: str) -> None:
         # boto3's managed transfer: multipart for large files, never the whole file in memory
         self.client.upload_file(str(path), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type})
@@ -186,6 +248,12 @@ class S3Storage:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+
+def stored_file(storage: Storage, key: str, size: int, content_type: str, etag: str) -> File:
+    """A stored file of ``size`` bytes to answer with, read in chunks as it is sent (a video
+    never sits whole in a web worker's memory)."""
+    return File(storage.read_range(key, 0, size), content_type, etag, size)
 
 
 def _chunks(handle, start: int, length: int) -> Iterator[bytes]:

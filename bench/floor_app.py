@@ -27,3 +27,18 @@ def floor():
     with engine.begin() as connection:
         row_id = connection.execute(insert(floor_rows).values(payload=payload).returning(floor_rows.c.id)).scalar_one()
     return jsonify(id=row_id), 201
+
+
+@app.post("/floor/upload")
+def floor_upload():
+    """The floor for bench/uploads.py: werkzeug's multipart parser (files spooled to temporary
+    files) and each file copied to a folder, nothing else."""
+    folder = os.path.join(os.environ["SIGNAL93_INSTANCE_PATH"], "floor")
+    os.makedirs(folder, exist_ok=True)
+    sizes = []
+    for index, upload in enumerate(request.files.getlist("video")):
+        path = os.path.join(folder, f"{os.getpid()}-{id(upload)}-{index}")
+        upload.save(path)
+        sizes.append(os.path.getsize(path))
+        os.unlink(path)
+    return jsonify(sizes=sizes, report=len(request.form.get("report", ""))), 201

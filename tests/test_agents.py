@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from backend.app import inline_queue
 from backend.directory import agents
@@ -241,3 +244,37 @@ def test_a_photo_of_a_sensitive_sighting_is_held_until_an_agent_publishes_it(app
     assert client.get(f"/api/v1/media/{media_id}/thumb").status_code == 404
     trail = client.get(f"/api/v1/triage/reports/{reference}", headers=dnpb).get_json()["trail"]
     assert [e["kind"] for e in trail][-2:] == ["media_published", "media_unpublished"]
+
+
+def test_a_large_video_goes_in_and_out_in_chunks_whole_and_clean(app, client, session):
+    """A 12 MB video (spooled to disk on the way in, past werkzeug's 500 KB): the agent gets the
+    original byte for byte, the public the clean copy, each with its length, sent as read."""
+    import json
+
+    from tests.media.test_videos import box, phone_video
+
+    video = phone_video() + box(b"mdat", os.urandom(1 << 20) * 12)
+    # The body encoded beforehand: the test client spools a large one to a file it never closes.
+    boundary, body = encode_multipart(
+        {"report": json.dumps(report_payload("debordement-avaloir")), "video": FileStorage(io.BytesIO(video), "v.mov")}
+    )
+    created = client.post(
+        "/api/v1/reports", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    ).get_json()
+    (media,) = created["media"]
+    create(app, "dea.large@seinesaintdenis.fr", directorate="DEA")
+    dea = bearer(sign_in(client, "dea.large@seinesaintdenis.fr").get_json()["token"])
+    original = client.get(f"/api/v1/triage/media/{media['id']}/original", headers=dea)
+    assert original.status_code == 200
+    assert original.is_streamed
+    assert int(original.headers["Content-Length"]) == len(video)
+    assert original.get_data() == video
+    public_url = client.post(f"/api/v1/triage/media/{media['id']}/publication", headers=dea).get_json()["urls"]["video"]
+    served = client.get(public_url)
+    assert served.is_streamed
+    assert int(served.headers["Content-Length"]) == len(video)
+    data = served.get_data()
+    assert len(data) == len(video)
+    assert data[-(12 << 20) :] == video[-(12 << 20) :]
+    assert b"48.9362" not in data
+    assert b"Apple" not in data

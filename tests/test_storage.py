@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from backend.storage import StoredFileMissing, content_key, make_storage
+from backend.storage import Received, StoredFileMissing, content_key, digest_key, make_storage
 from tests.servers import free_port
 
 
@@ -82,3 +85,18 @@ def test_large_files_go_in_and_out_in_pieces(storage, tmp_path):
         storage.get_file("opendata/x/1/none", tmp_path / "none")
     with pytest.raises(StoredFileMissing):
         list(storage.read_range("opendata/x/1/none", 0, 10))
+
+
+def test_an_upload_is_stored_from_its_spooled_file_under_its_digest(storage):
+    """A received file (a 9 MB video, past S3's multipart threshold) goes to storage from its
+    temporary file, in chunks; its key is the content's SHA-256 known from the single read."""
+    data = os.urandom(1 << 16) * 144  # 9 MB
+    with tempfile.SpooledTemporaryFile(max_size=500 * 1024) as spooled:
+        spooled.write(data)
+        received = Received(spooled, "video.mp4")
+        assert (received.size, received.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+        assert received.head(8) == data[:8]
+        key = digest_key("originals", received.sha256, ".mp4")
+        assert key == content_key("originals", data, ".mp4")
+        storage.put_stream(key, received.open(), "video/mp4")
+    assert storage.get(key) == data

@@ -728,5 +728,7 @@ def original(media_id: int) -> Response:
     """The original of a photo or video, as received (agents of the report's directorate)."""
     found = agent_media.original_file(db_session(), deps.current().storage, signed_in_agent(), media_id)
     return Response(
-        found.data, mimetype=found.content_type, headers={"Cache-Control": "private, no-store", "ETag": found.etag}
+        found.data,
+        mimetype=found.content_type,
+        headers={"Cache-Control": "private, no-store", "ETag": found.etag, **found.headers},
     )

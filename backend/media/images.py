@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import IO
 
 import pillow_heif
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
@@ -66,11 +67,12 @@ class Derivative:
     height: int
 
 
-def open_checked(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Open an image, refusing more than ``max_pixels`` (decompression bombs included) from its
-    header, before any pixel is decoded; unreadable data is a :class:`MediaError`."""
+def open_checked(data: bytes | IO[bytes], max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Open an image (bytes, or a seekable file read as needed), refusing more than
+    ``max_pixels`` (decompression bombs included) from its header, before any pixel is decoded;
+    unreadable data is a :class:`MediaError`."""
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(_source(data))
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge(str(exc)) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
@@ -80,7 +82,7 @@ def open_checked(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Ima
     return image
 
 
-def check_decodable(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+def check_decodable(data: bytes | IO[bytes], max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
     """Refuse, at intake, a photo that is too large or cannot be decoded to its end (truncated,
     corrupt). JPEGs are decoded at 1/8 scale: the whole file is read, at little cost."""
     image = open_checked(data, max_pixels)
@@ -126,10 +128,17 @@ def _without_metadata(image: Image.Image) -> Image.Image:
     return clean
 
 
-def gps_location(data: bytes) -> tuple[float, float] | None:
-    """``(lon, lat)`` from a photo's EXIF GPS tags, or None."""
+def _source(data: bytes | IO[bytes]) -> IO[bytes]:
+    if isinstance(data, bytes):
+        return io.BytesIO(data)
+    data.seek(0)
+    return data
+
+
+def gps_location(data: bytes | IO[bytes]) -> tuple[float, float] | None:
+    """``(lon, lat)`` from a photo's EXIF GPS tags (bytes, or a seekable file), or None."""
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(_source(data))
         gps = image.getexif().get_ifd(ExifTags.IFD.GPSInfo)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return None

@@ -3,10 +3,11 @@ for whatever a lost job left pending."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from backend.errors import DomainError, NotFound
 from backend.media import images, videos
 from backend.media.models import Media
 from backend.queue import JobQueue, after_commit
-from backend.storage import Storage, content_key
+from backend.storage import Received, Storage, content_key, digest_key
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class MediaIntake:
     max_video_bytes: int
     max_pixels: int
 
-    def check(self, files: dict[str, list[bytes]], program: str) -> list[Upload]:
+    def check(self, files: dict[str, list[Received]], program: str) -> list[Upload]:
         """:func:`check_uploads` with these limits."""
         return check_uploads(
             files,
@@ -59,7 +60,7 @@ class MediaIntake:
 
 @dataclass(frozen=True)
 class Upload:
-    data: bytes
+    file: Received
     content_type: str  # decided from the content by :func:`check_upload`
 
 
@@ -89,7 +90,7 @@ class UploadRefused(DomainError):
 
 
 def check_uploads(
-    files: dict[str, list[bytes]], *, program: str, max_photo_bytes: int, max_video_bytes: int, max_pixels: int
+    files: dict[str, list[Received]], *, program: str, max_photo_bytes: int, max_video_bytes: int, max_pixels: int
 ) -> list[Upload]:
     """Check every file of a request (``photos``, ``video``) before anything is stored; raise
     :class:`UploadRefused` for the first one that cannot be accepted."""
@@ -102,11 +103,11 @@ def check_uploads(
         raise UploadRefused("video", "video_not_allowed", "videos are taken for Vigies de l'Eau reports only")
     checked = []
     for field, items, expected in (("photos", photos, images.PHOTO_TYPES), ("video", videos, images.VIDEO_TYPES)):
-        for index, data in enumerate(items):
+        for index, received in enumerate(items):
             where = f"{field}[{index}]"
             try:
                 upload = check_upload(
-                    data, max_photo_bytes=max_photo_bytes, max_video_bytes=max_video_bytes, max_pixels=max_pixels
+                    received, max_photo_bytes=max_photo_bytes, max_video_bytes=max_video_bytes, max_pixels=max_pixels
                 )
             except images.MediaError as exc:
                 raise UploadRefused(where, exc.code, str(exc)) from exc
@@ -116,23 +117,24 @@ def check_uploads(
     return checked
 
 
-def check_upload(data: bytes, *, max_photo_bytes: int, max_video_bytes: int, max_pixels: int) -> Upload:
-    """Decide what a file is from its bytes and refuse what cannot be used, before anything is
-    stored. Raises ``images.MediaError`` (``code`` gives the answer)."""
-    content_type = images.sniff(data[:32])
+def check_upload(received: Received, *, max_photo_bytes: int, max_video_bytes: int, max_pixels: int) -> Upload:
+    """Decide what a file is from its first bytes and refuse what cannot be used, before anything
+    is stored. Raises ``images.MediaError`` (``code`` gives the answer). A video is checked by
+    its box headers, never read whole."""
+    content_type = images.sniff(received.head(32))
     if content_type is None:
         raise images.UnsupportedMedia("accepted: JPEG, PNG, WebP, HEIC photos; MP4, QuickTime videos")
     limit = max_video_bytes if content_type in images.VIDEO_TYPES else max_photo_bytes
-    if len(data) > limit:
-        raise MediaTooLarge(f"{len(data)} bytes, more than the {limit} allowed")
+    if received.size > limit:
+        raise MediaTooLarge(f"{received.size} bytes, more than the {limit} allowed")
     if content_type in images.PHOTO_TYPES:
-        images.check_decodable(data, max_pixels)
+        images.check_decodable(received.open(), max_pixels)
     else:
         try:
-            videos.scrub(data)  # a broken box structure is refused now, not at publication
+            videos.metadata_boxes(received.open())  # a broken box structure is refused now, not at publication
         except videos.InvalidVideo as exc:
             raise images.MediaError(f"not a readable video: {exc}") from exc
-    return Upload(data, content_type)
+    return Upload(received, content_type)
 
 
 class MediaTooLarge(images.MediaError):
@@ -146,17 +148,17 @@ def attach(
     its processing job is sent once the transaction commits. Flushes."""
     rows = []
     for upload in uploads:
-        extension = EXTENSIONS[upload.content_type]
-        key = content_key("originals", upload.data, extension)
+        received = upload.file
+        key = digest_key("originals", received.sha256, EXTENSIONS[upload.content_type])
         if not storage.exists(key):
-            storage.put(key, upload.data, upload.content_type)
+            storage.put_stream(key, received.open(), upload.content_type)
         kind = "video" if upload.content_type in images.VIDEO_TYPES else "photo"
         media = Media(
             report_id=report_id,
             kind=kind,
             content_type=upload.content_type,
-            size=len(upload.data),
-            sha256=hashlib.sha256(upload.data).hexdigest(),
+            size=received.size,
+            sha256=received.sha256,
             original_key=key,
             # A video is kept as it is: nothing to make, nothing pending.
             status="pending" if kind == "photo" else "ready",
@@ -292,14 +294,20 @@ def unpublish(session: Session, media: Media, *, sensitive: bool, now: datetime)
 
 
 def _clean_video_copy(media: Media, storage: Storage) -> None:
-    """Store a copy of the video with its metadata boxes blanked, as its derivative."""
-    try:
-        clean = videos.scrub(storage.get(media.original_key))
-    except videos.InvalidVideo as exc:
-        raise UnreadableVideo(errors={"media": [str(exc)]}) from exc
-    key = content_key("derivatives", clean, EXTENSIONS[media.content_type])
-    if not storage.exists(key):
-        storage.put(key, clean, media.content_type)
+    """Store a copy of the video with its metadata boxes blanked, as its derivative (made in a
+    temporary file: the video is never read whole into memory)."""
+    with tempfile.TemporaryDirectory(prefix="signal93-video-") as work:
+        path = Path(work) / "video"
+        storage.get_file(media.original_key, path)
+        with path.open("r+b") as handle:
+            try:
+                videos.scrub_in_place(handle)
+            except videos.InvalidVideo as exc:
+                raise UnreadableVideo(errors={"media": [str(exc)]}) from exc
+            clean = Received(handle)
+            key = digest_key("derivatives", clean.sha256, EXTENSIONS[media.content_type])
+            if not storage.exists(key):
+                storage.put_stream(key, clean.open(), media.content_type)
     media.derivatives = {"video": {"key": key, "content_type": media.content_type}}
 
 

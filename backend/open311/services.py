@@ -303,8 +303,8 @@ def idempotency_key_of(client: Open311Client, device_id: str, form: list[tuple[s
     """The same device sending the same body on the same day is the same request (a retry)."""
     digest = hashlib.sha256(json.dumps([client.id, device_id, sorted(form), day]).encode())
     for name in sorted(files):
-        for data in files[name]:
-            digest.update(hashlib.sha256(data).digest())
+        for received in files[name]:
+            digest.update(bytes.fromhex(received.sha256))
     return "open311:" + digest.hexdigest()
 
 

@@ -23,6 +23,7 @@ from backend.reports import intake
 from backend.reports.models import Report
 from backend.reports.schemas import ReportCreateSchema
 from backend.reports.views import submit
+from backend.storage import Received
 
 blp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FORMATS = {"xml": spec.XML_TYPE, "json": spec.JSON_TYPE}
@@ -280,7 +281,7 @@ def create_request(fmt: str) -> Response:
         raise Reject(400, str(exc)) from None
     except ma.ValidationError as exc:
         raise Reject(400, "; ".join(f"{_spec_field(k)}: {_flatten(v)}" for k, v in exc.messages.items())) from None
-    files: dict[str, list[bytes]] = {}
+    files: dict[str, list[Received]] = {}
     if request.mimetype == "multipart/form-data" and request.files:
         files = {"photos": uploaded_files(("media",)).get("media", [])}
     key = request.headers.get(intake.IDEMPOTENCY_HEADER)

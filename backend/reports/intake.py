@@ -34,6 +34,7 @@ from backend.reports.models import PRIORITIES, Report, Reporter, ReportEvent, pu
 from backend.reports.nearby import similar_reports
 from backend.routing.geometry import Place
 from backend.routing.services import Router, RoutingTable
+from backend.storage import Received
 from backend.zones.models import Zone
 from backend.zones.services import ZoneNotFound, get_zone
 
@@ -90,14 +91,14 @@ def checked_idempotency_key(key: str | None) -> str | None:
     return key
 
 
-def fingerprint(payload: Any, files: dict[str, list[bytes]]) -> str:
+def fingerprint(payload: Any, files: dict[str, list[Received]]) -> str:
     """The request, canonicalised: a retry with the same JSON (whatever its spacing) and the
     same files matches."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256(canonical.encode())
     for name in sorted(files):
-        for data in files[name]:
-            digest.update(f"|{name}:".encode() + hashlib.sha256(data).digest())
+        for received in files[name]:
+            digest.update(f"|{name}:".encode() + bytes.fromhex(received.sha256))
     return digest.hexdigest()
 
 
@@ -106,7 +107,7 @@ def submit_report(
     data: dict[str, Any],
     *,
     payload: Any,
-    files: dict[str, list[bytes]],
+    files: dict[str, list[Received]],
     idempotency_key: str | None,
     router: Router,
     media: MediaIntake,
@@ -199,7 +200,7 @@ def _notify_method(table: RoutingTable, report: Report) -> str:
 
 
 def _uploads_and_location(
-    session: Session, data: dict[str, Any], files: dict[str, list[bytes]], router: Router, media: MediaIntake
+    session: Session, data: dict[str, Any], files: dict[str, list[Received]], router: Router, media: MediaIntake
 ) -> tuple[list[Upload], dict[str, Any], str]:
     """Check the files (before anything is stored) and take the location from the first photo's
     EXIF GPS when the report has none. Returns the uploads, the data and the location source."""
@@ -212,7 +213,7 @@ def _uploads_and_location(
     if data.get("location") is not None:
         return uploads, data, "device"
     for upload in uploads:
-        if upload.content_type in images.PHOTO_TYPES and (found := images.gps_location(upload.data)):
+        if upload.content_type in images.PHOTO_TYPES and (found := images.gps_location(upload.file.open())):
             lon, lat = found
             return uploads, {**data, "location": {"lon": lon, "lat": lat}}, "exif"
     return uploads, data, "device"  # no location at all: prepare_report says so

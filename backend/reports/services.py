@@ -19,7 +19,7 @@ from backend.pagination import DATETIME, Page, decode_cursor, paginate
 from backend.reports.errors import InvalidReport, ReportClosed, ReporterTokenMissing, ReportNotFound
 from backend.reports.intake import verify_reporter_token
 from backend.reports.models import OPEN_STATUSES, Report, Support, parse_reference
-from backend.storage import File, Storage
+from backend.storage import File, Received, Storage, stored_file
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class AddedMedia:
 
 
 def add_media(
-    session: Session, reference: str, token: str | None, files: dict[str, list[bytes]], *, media: MediaIntake
+    session: Session, reference: str, token: str | None, files: dict[str, list[Received]], *, media: MediaIntake
 ) -> AddedMedia:
     """Photos (and a video) sent after the report, by its reporter (slow networks send the report
     first): the report and the new media. Counts include what the report already has; nothing is
@@ -209,5 +209,8 @@ def public_media_file(
         raise MediaNotReady()
     derivative = media.derivatives[variant]
     etag = derivative["key"].rsplit("/", 1)[-1].split(".")[0]
-    data = None if etag in known_etags else storage.get(derivative["key"])
-    return File(data, derivative["content_type"], etag)
+    if etag in known_etags:
+        return File(None, derivative["content_type"], etag)
+    if variant == "video":  # the clean copy has the original's size: its boxes were blanked in place
+        return stored_file(storage, derivative["key"], media.size, derivative["content_type"], etag)
+    return File(storage.get(derivative["key"]), derivative["content_type"], etag)

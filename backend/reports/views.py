@@ -32,6 +32,7 @@ from backend.media.services import UPLOAD_ERRORS, MediaIntake, MediaNotFound, Me
 from backend.openapi import IDEMPOTENCY_KEY, LOCATION, file_response
 from backend.reports import errors, intake, schemas, services
 from backend.routing.services import NoRoute, OutsideTerritory
+from backend.storage import Received
 
 blp = Blueprint("reports", __name__, description="Citizen reports: submit, follow, support")
 media_blp = Blueprint("media", __name__, description="Photos' public derivatives (no metadata of any kind)")
@@ -56,7 +57,7 @@ def submit(
     data: dict[str, Any],
     *,
     payload: Any,
-    files: dict[str, list[bytes]],
+    files: dict[str, list[Received]],
     idempotency_key: str | None,
     channel: dict[str, Any] | None = None,
 ) -> intake.Submission:
@@ -81,7 +82,7 @@ def submit(
     return submission
 
 
-def _report_body() -> tuple[Any, dict[str, list[bytes]]]:
+def _report_body() -> tuple[Any, dict[str, list[Received]]]:
     """The report's JSON as sent, and its files: from a JSON body, or from a multipart body whose
     ``report`` field holds the JSON. Size caps apply before the body is read."""
     if request.mimetype == "multipart/form-data":
@@ -284,4 +285,4 @@ class Derivative(MethodView):
         headers = {"ETag": f'"{found.etag}"', "Cache-Control": "public, max-age=31536000, immutable"}
         if found.data is None:
             return Response(status=304, headers=headers)
-        return Response(found.data, mimetype=found.content_type, headers=headers)
+        return Response(found.data, mimetype=found.content_type, headers={**headers, **found.headers})

@@ -13,13 +13,19 @@ from backend.media.services import MediaIntake
 from backend.reports.errors import InvalidReport
 from backend.reports.models import Report
 from backend.reports.services import AddedMedia
-from backend.storage import File, Storage
+from backend.storage import File, Received, Storage, stored_file
 from backend.triage.access import visible_media, visible_report
 from backend.triage.moves import trace
 
 
 def add_media(
-    session: Session, agent: Agent, reference: str, files: dict[str, list[bytes]], *, media: MediaIntake, now: datetime
+    session: Session,
+    agent: Agent,
+    reference: str,
+    files: dict[str, list[Received]],
+    *,
+    media: MediaIntake,
+    now: datetime,
 ) -> AddedMedia:
     """Photos or a video added by an agent (a site visit, say), same checks as the reporter's:
     the report and the new media; traced."""
@@ -36,7 +42,7 @@ def original_file(session: Session, storage: Storage, agent: Agent, media_id: in
     """The original of a photo or video, as received: agents who see its report only
     (``MediaNotFound`` otherwise)."""
     found, _ = visible_media(session, agent, media_id)
-    return File(storage.get(found.original_key), found.content_type, found.sha256)
+    return stored_file(storage, found.original_key, found.size, found.content_type, found.sha256)
 
 
 def publish_media(

@@ -399,7 +399,8 @@ class Original(MethodView):
     def get(self, media_id: int):
         """The original of a photo or video, as received: agents of the report's directorate only"""
         found = agent_media.original_file(db_session(), deps.current().storage, current_agent(), media_id)
-        return Response(found.data, mimetype=found.content_type, headers={**PRIVATE, "ETag": f'"{found.etag}"'})
+        headers = {**PRIVATE, "ETag": f'"{found.etag}"', **found.headers}
+        return Response(found.data, mimetype=found.content_type, headers=headers)
 
 
 @blp.route(f"/triage/media/<{ID}:media_id>/publication")

@@ -17,6 +17,7 @@ from backend.media import images, services
 from backend.media.models import Media
 from backend.queue import InlineQueue, RqQueue
 from backend.reports.models import Report
+from backend.storage import Received
 from tests.conftest import TEST_REDIS_URL
 from tests.factories import submit
 from tests.media import files
@@ -39,7 +40,7 @@ def report_id(client, session):
 
 
 def uploads(*makers):
-    return [services.check_upload(maker(), **LIMITS) for maker in makers]
+    return [services.check_upload(Received.of(maker()), **LIMITS) for maker in makers]
 
 
 def test_the_job_is_sent_after_commit_and_never_on_rollback(app, session, report_id):
@@ -114,12 +115,12 @@ def test_refused_uploads_say_why_before_anything_is_stored():
     ]
     for maker, code in cases:
         with pytest.raises(images.MediaError) as refused:
-            services.check_upload(maker(), **LIMITS)
+            services.check_upload(Received.of(maker()), **LIMITS)
         assert refused.value.code == code
     with pytest.raises(images.MediaError) as too_big:
-        services.check_upload(files.jpeg_from_phone(), **{**LIMITS, "max_photo_bytes": 1024})
+        services.check_upload(Received.of(files.jpeg_from_phone()), **{**LIMITS, "max_photo_bytes": 1024})
     assert too_big.value.code == "media_too_large"
-    video = services.check_upload(files.mp4_header_only(), **LIMITS)
+    video = services.check_upload(Received.of(files.mp4_header_only()), **LIMITS)
     assert video.content_type == "video/mp4"
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import struct
 
 import pytest
 
-from backend.media.videos import InvalidVideo, scrub
+from backend.media.videos import InvalidVideo, scrub, scrub_in_place
 
 
 def box(kind: bytes, payload: bytes) -> bytes:
@@ -40,3 +41,24 @@ def test_metadata_boxes_are_blanked_and_nothing_moves():
 def test_broken_box_structures_are_refused(damage):
     with pytest.raises(InvalidVideo):
         scrub(damage(phone_video()))
+
+
+def test_a_video_on_disk_is_cleaned_in_place_reading_only_box_headers(tmp_path):
+    """Publication cleans a copy in a temporary file: the same result as in memory, and the media
+    data (here 20 MB) is skipped by its header, never read."""
+    video = phone_video() + box(b"mdat", b"\x00" * (20 << 20))
+    path = tmp_path / "video.mov"
+    path.write_bytes(video)
+
+    class Counting(io.FileIO):
+        read_bytes = 0
+
+        def read(self, size=-1):
+            data = super().read(size)
+            Counting.read_bytes += len(data)
+            return data
+
+    with Counting(path, "r+") as handle:
+        scrub_in_place(handle)
+    assert path.read_bytes() == scrub(video)
+    assert Counting.read_bytes < 1000
