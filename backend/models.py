@@ -5,7 +5,7 @@ from backend.directory.models import Agent, AgentToken, Category, Directorate, E
 from backend.media.models import Media
 from backend.observations.models import Balade, BaladeStation, ZoneSpecies
 from backend.open311.models import Open311Client
-from backend.reports.models import Report, Reporter, ReportEvent, Support
+from backend.reports.models import Report, ReportCount, Reporter, ReportEvent, Support
 from backend.revision import RoutingState
 from backend.routing.models import RoutingRule
 from backend.zones.models import Zone, ZoneAlias
@@ -23,6 +23,7 @@ __all__ = [
     "Open311Client",
     "Program",
     "Report",
+    "ReportCount",
     "ReportEvent",
     "Reporter",
     "RoutingRule",

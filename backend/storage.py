@@ -164,11 +164,10 @@ class LocalStorage:
             raise StoredFileMissing(key) from exc
 
     def read_range(self, key: str, start: int, length: int) -> Iterator[bytes]:
-        try:
-            handle = self._path(key).open("rb")
-        except FileNotFoundError as exc:
-            raise StoredFileMissing(key) from exc
-        return _chunks(handle, start, length)
+        path = self._path(key)
+        if not path.is_file():
+            raise StoredFileMissing(key)
+        return _chunks(path, start, length)  # opened once read: an answer never sent leaves no file open
 
     def get(self, key: str) -> bytes:
         try:
@@ -256,8 +255,8 @@ def stored_file(storage: Storage, key: str, size: int, content_type: str, etag: 
     return File(storage.read_range(key, 0, size), content_type, etag, size)
 
 
-def _chunks(handle, start: int, length: int) -> Iterator[bytes]:
-    with handle:
+def _chunks(path: Path, start: int, length: int) -> Iterator[bytes]:
+    with path.open("rb") as handle:
         handle.seek(start)
         while length > 0:
             chunk = handle.read(min(CHUNK, length))

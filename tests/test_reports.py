@@ -409,3 +409,23 @@ def test_a_datetime_attribute_follows_observed_at_s_rules(client, value, message
     answer = submit(client, payload)
     assert answer.status_code == 422
     assert answer.get_json()["errors"]["json"]["attributes"]["depuis"] == [message]
+
+
+def test_a_bounding_box_across_grid_cells_lists_what_it_holds_newest_first(client):
+    """The list by box reads one 0.01 degree cell at a time: reports on each side of a cell
+    corner are all found, in order, across pages, as a box too large for cells finds them."""
+    corner = (2.47, 48.89)
+    points = [(corner[0] + dx, corner[1] + dy) for dx in (-0.0001, 0.0001) for dy in (-0.0001, 0.0001)]
+    inside = [
+        submit(client, report_payload("debordement-avaloir", at=point)).get_json()["reference"] for point in points
+    ]
+    outside = submit(client, report_payload("debordement-avaloir", at=(2.4720, 48.8920))).get_json()["reference"]
+    small = "bbox=2.4690,48.8890,2.4710,48.8910"
+    first = client.get(f"/api/v1/reports?{small}&limit=3").get_json()
+    rest = client.get(f"/api/v1/reports?{small}&limit=3&cursor={first['next_cursor']}").get_json()
+    assert [r["reference"] for r in first["items"] + rest["items"]] == inside[::-1]
+    assert rest["next_cursor"] is None
+    large = client.get("/api/v1/reports?bbox=2.40,48.85,2.55,48.95&program=vigies-eau&limit=50").get_json()["items"]
+    assert [r["reference"] for r in large] == [outside, *inside[::-1]]
+    one_cell = client.get("/api/v1/reports?bbox=2.4701,48.8901,2.4703,48.8903").get_json()["items"]
+    assert [r["reference"] for r in one_cell] == [inside[3]]

@@ -462,3 +462,47 @@ def test_rows_streamed_in_batches_are_closed_however_the_reading_ends(session):
     del rows
     gc.collect()
     assert len(list(stream(session, statement))) > 3  # the session goes on
+
+
+def every_status(client, headers, query):
+    """The statuses of every report of the queue under ``query``, counted by reading them all."""
+    counted, cursor = {}, None
+    while True:
+        page = queue(client, headers, f"{query}&limit=100&counts=false" + (f"&cursor={cursor}" if cursor else ""))
+        for item in page["items"]:
+            counted[item["status"]] = counted.get(item["status"], 0) + 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return counted
+
+
+def test_the_queue_counts_follow_every_change_of_a_report(client, dvd, dvd_supervisor):
+    """Page 1's counts per status (kept by the database as reports change) agree with the
+    reports themselves after intake, moves, a hand-over to another unit, a merge and a reroute."""
+    references = [pothole(client) for _ in range(4)]  # unit DVD-T8
+
+    def agree(*queries):
+        for query in queries:
+            assert queue(client, dvd, query)["counts"] == every_status(client, dvd, query), query
+
+    agree("unit=DVD-T8", "status=open", "category=nid-de-poule&commune=93055", "program=patrouillage&unit=DVD-T6")
+    assert queue(client, dvd, "unit=DVD-T8")["counts"] == {"open": 4}
+    move(client, dvd, references[0], 1, to="acknowledged")
+    move(client, dvd, references[1], 1, to="acknowledged")
+    move(client, dvd, references[1], 2, to="in_progress")
+    base = f"/api/v1/triage/reports/{references[2]}"
+    handed = client.put(f"{base}/assignment", json={"unit": "DVD-T6", "version": 1}, headers=dvd_supervisor)
+    assert handed.status_code == 200, handed.get_json()
+    merged = move(client, dvd_supervisor, references[3], 1, to="duplicate", duplicate_of=references[0])
+    assert merged.status_code == 200, merged.get_json()
+    agree("unit=DVD-T8", "unit=DVD-T6", "sort=received", "category=nid-de-poule", "q=trou")
+    assert queue(client, dvd, "unit=DVD-T8")["counts"] == {"acknowledged": 1, "in_progress": 1, "duplicate": 1}
+    assert queue(client, dvd, "unit=DVD-T6")["counts"] == {"open": 1}
+    rerouted = client.post(
+        f"{base}/reroute",
+        json={"unit": "DEA-T8", "note": "Un avaloir, pas la chaussée", "version": 2},
+        headers=dvd_supervisor,
+    )
+    assert rerouted.status_code == 200, rerouted.get_json()
+    agree("unit=DVD-T6", "program=patrouillage")
+    assert queue(client, dvd, "unit=DVD-T6")["counts"] == {}

@@ -30,7 +30,7 @@ from backend.reports.errors import (
     InvalidReporterToken,
     UnknownCategory,
 )
-from backend.reports.models import PRIORITIES, Report, Reporter, ReportEvent, public_point
+from backend.reports.models import PRIORITIES, Report, Reporter, ReportEvent, public_cell, public_point
 from backend.reports.nearby import similar_reports
 from backend.routing.geometry import Place
 from backend.routing.services import Router, RoutingTable
@@ -278,6 +278,7 @@ def prepare_report(
         sensitive=sensitive,
         public_lon=public_lon,
         public_lat=public_lat,
+        public_cell=public_cell(public_lon, public_lat),
         public_uncertainty_m=uncertainty,
         priority=PRIORITIES["high"] if sensitive else PRIORITIES["normal"],
         observed_at=observed_at,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, event, false, text, true
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import INT_MAX, Base, utcnow
@@ -35,6 +36,9 @@ STATUS_LABELS = {
     "referred": "Transmis à un autre organisme",
 }
 PRIORITY_LABELS = {"low": "Basse", "normal": "Normale", "high": "Haute", "urgent": "Urgente"}
+# Written as the similar-reports query writes its conditions (each dialect's way of "IS false"),
+# so that the planner sees the query matches the partial index's.
+_OPEN = "status IN ({})".format(", ".join(f"'{s}'" for s in OPEN_STATUSES))
 # Where no park nor commune is known, a sensitive species is shown on a 0.01 degree grid (~1 km).
 COARSE_DECIMALS = 2
 
@@ -44,6 +48,17 @@ def public_point(lon: float, lat: float, sensitive: bool) -> tuple[float, float]
     if sensitive:
         return round(lon, COARSE_DECIMALS), round(lat, COARSE_DECIMALS)
     return lon, lat
+
+
+# The public list's grid: cells of 0.01 degree (about 1.1 km north-south, 0.73 km east-west here).
+CELLS_PER_DEGREE = 100
+
+
+def public_cell(lon: float, lat: float) -> int:
+    """The grid cell of a public point: the leading key of the index the public list by bounding
+    box reads, one short newest-first range per cell whatever the years of history."""
+    row = math.floor(lat * CELLS_PER_DEGREE) + 90 * CELLS_PER_DEGREE
+    return row * 100_000 + math.floor(lon * CELLS_PER_DEGREE) + 180 * CELLS_PER_DEGREE
 
 
 class Report(Base):
@@ -59,6 +74,18 @@ class Report(Base):
         Index("ix_reports_unit_id_received_at_id", "unit_id", "received_at", "id"),
         # Its counts per status, for a directorate or one of its units: read from the index alone.
         Index("ix_reports_directorate_id_unit_id_status", "directorate_id", "unit_id", "status"),
+        # The public list by bounding box: per grid cell, newest first.
+        Index("ix_reports_public_cell_received_at_id", "public_cell", "received_at", "id"),
+        # Similar reports at intake: the open reports of a category near a point (the backlog,
+        # not the years of closed reports).
+        Index(
+            "ix_reports_open_category_id_lat_lon",
+            "category_id",
+            "lat",
+            "lon",
+            postgresql_where=text(f"{_OPEN} AND sensitive IS false"),
+            sqlite_where=text(f"{_OPEN} AND sensitive IS 0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,6 +103,8 @@ class Report(Base):
     # A sensitive sighting's public point is its park's reference point (or its commune's): how
     # far, at most, the sighting may be from it (that area's radius). None: the point is exact.
     public_uncertainty_m: Mapped[float | None] = mapped_column(Float)
+    # :func:`public_cell` of the public point, set with it.
+    public_cell: Mapped[int] = mapped_column(Integer)
     observed_at: Mapped[datetime | None]
     received_at: Mapped[datetime]
     description: Mapped[str] = mapped_column(Text, default="")
@@ -197,3 +226,22 @@ class Support(Base):
     # MAX_COUNTED_PER_ADDRESS supports from one address count on a report.
     address_hash: Mapped[str | None] = mapped_column(String(64))
     counted: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+
+class ReportCount(Base):
+    """How many reports have each status, by directorate, unit, program, category and commune:
+    kept by database triggers on ``reports`` (migration 0018), so the agents' queue counts a
+    unit's reports at the same cost after ten years as after one. A report without a unit counts
+    under unit 0, one without a commune under ''.
+
+    A batch migration that recreates ``reports`` on SQLite drops its triggers: create them again."""
+
+    __tablename__ = "report_counts"
+
+    directorate_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    unit_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    program_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    commune_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)

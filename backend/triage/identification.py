@@ -15,7 +15,7 @@ from backend.directory.models import Agent, Taxon
 from backend.errors import DomainError
 from backend.queue import JobQueue, after_commit
 from backend.reports.intake import ALERT_URGENT_JOB
-from backend.reports.models import PRIORITIES, Report
+from backend.reports.models import PRIORITIES, Report, public_cell
 from backend.routing.services import Router
 from backend.triage.access import visible_report
 from backend.triage.moves import _change
@@ -95,7 +95,13 @@ def _public_place(session: Session, report: Report, router: Router, *, sensitive
     """Where the public may see the sighting once its species is (or is no longer) sensitive:
     its park's (or commune's) reference point with that area's radius, or its own point."""
     if not sensitive:
-        return {"sensitive": False, "public_lon": report.lon, "public_lat": report.lat, "public_uncertainty_m": None}
+        return {
+            "sensitive": False,
+            "public_lon": report.lon,
+            "public_lat": report.lat,
+            "public_cell": public_cell(report.lon, report.lat),
+            "public_uncertainty_m": None,
+        }
     table = router.table(session)
     generalised = table.generalised(table.locate(report.lon, report.lat))
     lon, lat, radius = generalised if generalised else (round(report.lon, 2), round(report.lat, 2), 1000.0)
@@ -103,6 +109,7 @@ def _public_place(session: Session, report: Report, router: Router, *, sensitive
         "sensitive": True,
         "public_lon": lon,
         "public_lat": lat,
+        "public_cell": public_cell(lon, lat),
         "public_uncertainty_m": radius,
         "priority": max(report.priority, PRIORITIES["high"]),
     }
