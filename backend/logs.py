@@ -57,5 +57,7 @@ def configure(level: str, json_lines: bool) -> None:
     handler.addFilter(RequestIdFilter())
     root.addHandler(handler)
     root.setLevel(level)
-    # Alembic narrates every migration step at INFO; keep its warnings only.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # Alembic narrates every migration step at INFO, boto3 where it found its credentials and
+    # endpoint: keep their warnings only.
+    for chatty in ("alembic", "botocore", "boto3", "s3transfer"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -5,6 +5,7 @@ wrong in French and English (exit status 1 when something is)."""
 
 from __future__ import annotations
 
+import os
 import smtplib
 import ssl
 import uuid
@@ -147,13 +148,17 @@ def _redis(context: Any) -> tuple[bool, str]:
 
 def _storage(context: Any) -> tuple[bool, str]:
     storage = context.storage
+    url = context.settings.media_storage_url
     key = f"doctor/{uuid.uuid4().hex}"
     probe = b"signal93 doctor"
-    storage.put(key, probe, "application/octet-stream")
     try:
-        read = storage.get(key)
-    finally:
-        storage.delete(key)
+        storage.put(key, probe, "application/octet-stream")
+        try:
+            read = storage.get(key)
+        finally:
+            storage.delete(key)
+    except Exception as exc:
+        return False, _storage_problem(url, exc)
     if read != probe:
         return False, "relu autre chose que l'écrit / read back something else"
     if storage.exists(key):
@@ -161,9 +166,53 @@ def _storage(context: Any) -> tuple[bool, str]:
     return True, "écriture, lecture et suppression réussies / write, read and delete worked"
 
 
+# What an S3-compatible service answers, in words an operator can act on (French / English).
+_S3_PROBLEMS = {
+    "NoSuchBucket": ("le compartiment {bucket} n'existe pas", "the bucket {bucket} does not exist"),
+    "AccessDenied": ("accès refusé au compartiment {bucket}", "access to the bucket {bucket} is denied"),
+    "AllAccessDisabled": ("accès refusé au compartiment {bucket}", "access to the bucket {bucket} is denied"),
+    "InvalidAccessKeyId": (
+        "clé d'accès inconnue (AWS_ACCESS_KEY_ID)",
+        "unknown access key (AWS_ACCESS_KEY_ID)",
+    ),
+    "SignatureDoesNotMatch": (
+        "clé secrète erronée (AWS_SECRET_ACCESS_KEY)",
+        "wrong secret key (AWS_SECRET_ACCESS_KEY)",
+    ),
+}
+
+
+def _storage_problem(url: str, exc: Exception) -> str:
+    """What went wrong with the media storage at ``url`` and where to look, in both languages."""
+    parts = urlsplit(url)
+    bucket = f"« {parts.netloc} »"
+    response = getattr(exc, "response", None)  # botocore's ClientError: the service's answer
+    code = response.get("Error", {}).get("Code", "") if isinstance(response, dict) else ""
+    if code in _S3_PROBLEMS:
+        french, english = (text.format(bucket=bucket) for text in _S3_PROBLEMS[code])
+    elif type(exc).__name__ in ("EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"):
+        endpoint = os.environ.get("AWS_ENDPOINT_URL", "AWS")
+        french = f"point d'accès injoignable ({endpoint}, AWS_ENDPOINT_URL)"
+        english = f"endpoint unreachable ({endpoint}, AWS_ENDPOINT_URL)"
+    elif type(exc).__name__ in ("NoCredentialsError", "PartialCredentialsError"):
+        french = "identifiants absents (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"
+        english = "no credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"
+    elif isinstance(exc, OSError) and parts.scheme == "file":
+        french = f"dossier {parts.path} inutilisable ({exc.strerror or exc})"
+        english = f"folder {parts.path} unusable ({exc.strerror or exc})"
+    else:
+        french = english = f"{type(exc).__name__}: {exc}"
+    return f"{french} : vérifiez MEDIA_STORAGE_URL={url} / {english}: check MEDIA_STORAGE_URL={url}"
+
+
 def _smtp(settings: Any) -> tuple[bool, str]:
     if not settings.smtp_url:
         folder = settings.instance_path / "outbox"
+        if settings.is_production:  # nobody reads a node's folder: the reporters would never hear back
+            return False, (
+                f"SMTP_URL absent : les e-mails resteraient dans {folder} sur ce nœud / "
+                f"SMTP_URL unset: e-mails would stay in {folder} on this node"
+            )
         folder.mkdir(parents=True, exist_ok=True)
         return True, f"pas de SMTP : e-mails écrits dans {folder} / no SMTP: e-mails written to {folder}"
     parts = urlsplit(settings.smtp_url)

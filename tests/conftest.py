@@ -217,6 +217,22 @@ def smtp_server() -> Iterator[tuple[str, MailBox]]:
         controller.stop()
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's standalone S3 server on 127.0.0.1: real HTTP, real S3 protocol, no mock of boto3."""
+    from moto.server import ThreadedMotoServer
+
+    from tests.servers import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def own_redis(tmp_path):
     """A Redis of this test's own, on a free port (the shared one is never stopped)."""

@@ -4,7 +4,11 @@ a request and of the jobs it caused, and ``flask --app wsgi doctor`` finding wha
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -145,3 +149,54 @@ def test_doctor_says_all_is_well_then_finds_a_planted_storage_misconfiguration(w
     assert found.exit_code == 1
     assert "ERREUR  stockage des médias / media storage" in found.output
     assert "OK      base de données / database" in found.output  # only what is wrong is said wrong
+
+
+@pytest.mark.postgresql
+@pytest.mark.redis
+def test_an_operator_following_the_guide_finds_the_bucket_they_misspelt(
+    s3_endpoint, smtp_server, fresh_database_url, tmp_path
+):
+    """The production guide's settings, a bucket name misspelt in MEDIA_STORAGE_URL: the doctor,
+    run as the guide says (``flask --app wsgi doctor``, a process of its own), names the bucket
+    and the variable, in French and English, exits 1; with the right name, storage is OK."""
+    import boto3
+
+    s3 = boto3.client(
+        "s3", endpoint_url=s3_endpoint, aws_access_key_id="k", aws_secret_access_key="s", region_name="eu-west-3"
+    )
+    s3.create_bucket(Bucket="signal93-medias", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+    root = Path(__file__).resolve().parent.parent
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("SIGNAL93_", "AWS_"))}
+    env.update(
+        SIGNAL93_ENV="production",
+        SIGNAL93_INSTANCE_PATH=str(tmp_path / "instance"),
+        DATABASE_URL=fresh_database_url,
+        REDIS_URL=TEST_REDIS_URL,
+        SECRET_KEY="an operator's secret key of 40 characters",
+        PUBLIC_BASE_URL="https://signalements.seinesaintdenis.fr",
+        SMTP_URL=smtp_server[0],
+        MEDIA_STORAGE_URL="s3://signal93-media/prod",  # planted: the bucket is signal93-medias
+        AWS_ENDPOINT_URL=s3_endpoint,
+        AWS_ACCESS_KEY_ID="k",
+        AWS_SECRET_ACCESS_KEY="s",
+        AWS_REGION="eu-west-3",
+    )
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    seeded = subprocess.run([*flask, "seed"], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert seeded.returncode == 0, seeded.stderr
+
+    wrong = subprocess.run([*flask, "doctor"], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 1
+    storage_line = next(line for line in wrong.stdout.splitlines() if "stockage des médias" in line)
+    assert storage_line.startswith("ERREUR")
+    assert "le compartiment « signal93-media » n'existe pas" in storage_line
+    assert "the bucket « signal93-media » does not exist: check MEDIA_STORAGE_URL=s3://signal93-media/prod" in (
+        storage_line
+    )
+    assert "OK      base de données / database" in wrong.stdout
+    assert "Found credentials" not in wrong.stderr  # boto3's chatter stays out of the operator's way
+
+    env["MEDIA_STORAGE_URL"] = "s3://signal93-medias/prod"
+    fixed = subprocess.run([*flask, "doctor"], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert "OK      stockage des médias / media storage : écriture, lecture et suppression réussies" in fixed.stdout
+    assert "OK      messagerie / mail" in fixed.stdout

@@ -6,26 +6,10 @@ import hashlib
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from backend.storage import Received, StoredFileMissing, content_key, digest_key, make_storage
-from tests.servers import free_port
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """moto's standalone S3 server on 127.0.0.1: real HTTP, real S3 protocol, no mock of boto3."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["local", "s3"])
