@@ -79,10 +79,12 @@ def main() -> None:
 
 LOAD_SIGHTINGS = """
 INSERT INTO reports (program_id, category_id, status, lon, lat, accuracy_m, location_source, sensitive,
-    public_lon, public_lat, received_at, description, description_public, attributes, directorate_id, unit_id,
-    routing, support_count, reporter_token_hash, version, updated_at, priority, commune_code, zone_id)
+    public_lon, public_lat, public_cell, received_at, description, description_public, attributes, directorate_id,
+    unit_id, routing, support_count, reporter_token_hash, version, updated_at, priority, commune_code, zone_id)
 SELECT p.id, c.id, 'open', 2.5075 + (random() - 0.5) * 0.01, 48.9592 + (random() - 0.5) * 0.01, 8, 'device',
-    false, 2.5075, 48.9592, now() - (g % 300000) * interval '1 minute', '', false,
+    false, 2.5075, 48.9592, (floor((48.9592) * 100)::integer + 9000) * 100000
+    + floor((2.5075) * 100)::integer + 18000,
+    now() - (g % 300000) * interval '1 minute', '', false,
     json_build_object('espece', (ARRAY['Ardea cinerea', 'Fulica atra', 'Erinaceus europaeus', 'Bufo bufo',
         'Picus viridis', 'Vulpes vulpes'])[1 + g % 6], 'nombre', 1 + g % 5),
     u.directorate_id, u.id,

@@ -35,12 +35,14 @@ STATUSES = "open,acknowledged"
 UNIT = "DVD-T6"
 LOAD = """
 INSERT INTO reports (program_id, category_id, status, lon, lat, accuracy_m, location_source, sensitive,
-    public_lon, public_lat, received_at, description, attributes, directorate_id, unit_id, routing,
+    public_lon, public_lat, public_cell, received_at, description, attributes, directorate_id, unit_id, routing,
     support_count, reporter_token_hash, version, updated_at, priority, commune_code, due_at)
 SELECT p.id, c.id,
     (ARRAY['open','open','acknowledged','in_progress','resolved','rejected'])[1 + (g % 6)],
     2.35 + random() * 0.25, 48.85 + random() * 0.15, 10, 'device', false,
-    2.35 + random() * 0.25, 48.85 + random() * 0.15,
+    2.35 + (g * 7919 %% 25000) / 100000.0, 48.85 + (g * 104729 %% 15000) / 100000.0,
+    (floor((48.85 + (g * 104729 %% 15000) / 100000.0) * 100)::integer + 9000) * 100000
+    + floor((2.35 + (g * 7919 %% 25000) / 100000.0) * 100)::integer + 18000,
     now() - (g % 525600) * interval '1 minute', 'Signalement de charge', '{}'::json,
     u.directorate_id, u.id, '{"rule": "bench", "zones": [], "message": "", "directorate": {}}'::json,
     g % 7, md5(g::text), 1, now(), 1, '93066', now()

@@ -36,12 +36,14 @@ from bench import postgres_schema
 
 LOAD = """
 INSERT INTO reports (id, program_id, category_id, status, lon, lat, accuracy_m, location_source, sensitive,
-    public_lon, public_lat, received_at, description, description_public, attributes, directorate_id, unit_id,
-    routing, support_count, reporter_token_hash, version, updated_at, priority, commune_code)
+    public_lon, public_lat, public_cell, received_at, description, description_public, attributes, directorate_id,
+    unit_id, routing, support_count, reporter_token_hash, version, updated_at, priority, commune_code)
 SELECT g, p.id, c.id,
     (ARRAY['open','acknowledged','in_progress','resolved','rejected','open'])[1 + (g % 6)],
     2.35 + random() * 0.25, 48.85 + random() * 0.15, 10, 'device', g % 50 = 0,
-    2.35 + random() * 0.25, 48.85 + random() * 0.15,
+    2.35 + (g * 7919 % 25000) / 100000.0, 48.85 + (g * 104729 % 15000) / 100000.0,
+    (floor((48.85 + (g * 104729 % 15000) / 100000.0) * 100)::integer + 9000) * 100000
+    + floor((2.35 + (g * 7919 % 25000) / 100000.0) * 100)::integer + 18000,
     now() - (g % 525600) * interval '1 minute', 'Nid-de-poule devant le numéro ' || g, g % 100 = 0, '{}'::json,
     u.directorate_id, u.id,
     json_build_object('rule', 'bench', 'message', '', 'status', 'open',
