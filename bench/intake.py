@@ -19,12 +19,14 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -145,18 +147,15 @@ def serve(stack: ExitStack, app: str, port: int, env: dict[str, str]) -> None:
             time.sleep(0.2)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best of each side counts")
-    args = parser.parse_args()
-
-    schema = f"bench_{os.getpid()}"
-    conninfo = args.database_url.replace("postgresql+psycopg://", "postgresql://")
+@contextmanager
+def seeded_schema(database_url: str, prefix: str = "bench") -> Iterator[tuple[str, str, dict[str, str]]]:
+    """A throwaway schema seeded by ``flask seed``, with the floor app's table:
+    ``(conninfo, schema, the servers' environment)``. Dropped on the way out."""
+    schema = f"{prefix}_{os.getpid()}"
+    conninfo = database_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(conninfo, autocommit=True) as connection:
         connection.execute(f'CREATE SCHEMA "{schema}"')
-    url = f"{args.database_url}{'&' if '?' in args.database_url else '?'}options=-csearch_path%3D{schema}"
+    url = f"{conninfo}{'&' if '?' in conninfo else '?'}options=-csearch_path%3D{schema}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "SIGNAL93_"))}
     env.update(DATABASE_URL=url, SECRET_KEY="b" * 40, SIGNAL93_INSTANCE_PATH=f"/tmp/{schema}", LOG_LEVEL="WARNING")
     env.update(INTAKE_RATE_LIMIT="100000000 per minute")  # the limiter counts, as in production; never refuses here
@@ -168,20 +167,41 @@ def main() -> None:
             raise SystemExit(seeded.stderr)
         with psycopg.connect(conninfo, autocommit=True) as connection:
             connection.execute(f'CREATE TABLE "{schema}".bench_floor (id serial PRIMARY KEY, payload json)')
-        payloads = bodies(5000)
-        with ExitStack() as stack:
-            serve(stack, "wsgi:app", 18093, env)
-            serve(stack, "bench.floor_app:app", 18094, env)
-            asyncio.run(closed_loop(18093, "/api/v1/reports", payloads[:200], 2))  # warm-up
-            asyncio.run(closed_loop(18094, "/floor", payloads[:200], 2))
-            ours, floor = 0.0, 0.0
-            for _ in range(args.rounds):
-                floor = max(floor, asyncio.run(closed_loop(18094, "/floor", payloads, args.seconds)))
-                ours = max(ours, asyncio.run(closed_loop(18093, "/api/v1/reports", payloads, args.seconds)))
-            latencies = asyncio.run(open_loop(18093, "/api/v1/reports", payloads, ours / 2, args.seconds))
+        yield conninfo, schema, env
     finally:
         with psycopg.connect(conninfo, autocommit=True) as connection:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        shutil.rmtree(f"/tmp/{schema}", ignore_errors=True)
+
+
+def side_by_side(
+    env: dict[str, str], payloads: list[bytes], seconds: float, rounds: int, ports: tuple[int, int] = (18093, 18094)
+) -> tuple[float, float, list[float]]:
+    """Signal93's and the floor app's best throughput over alternating rounds, and Signal93's
+    latencies at half its maximum: ``(ours, floor, latencies in ms)``."""
+    ours_port, floor_port = ports
+    with ExitStack() as stack:
+        serve(stack, "wsgi:app", ours_port, env)
+        serve(stack, "bench.floor_app:app", floor_port, env)
+        asyncio.run(closed_loop(ours_port, "/api/v1/reports", payloads[:200], 2))  # warm-up
+        asyncio.run(closed_loop(floor_port, "/floor", payloads[:200], 2))
+        ours, floor = 0.0, 0.0
+        for _ in range(rounds):
+            floor = max(floor, asyncio.run(closed_loop(floor_port, "/floor", payloads, seconds)))
+            ours = max(ours, asyncio.run(closed_loop(ours_port, "/api/v1/reports", payloads, seconds)))
+        latencies = asyncio.run(open_loop(ours_port, "/api/v1/reports", payloads, ours / 2, seconds))
+    return ours, floor, latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best of each side counts")
+    args = parser.parse_args()
+
+    with seeded_schema(args.database_url) as (_, _, env):
+        ours, floor, latencies = side_by_side(env, bodies(5000), args.seconds, args.rounds)
     p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
     print("gunicorn, 2 sync workers each, PostgreSQL, 8 concurrent clients")
     print(f"floor app (parse + 1 insert) : {floor:8.1f} req/s")

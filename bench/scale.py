@@ -27,15 +27,12 @@ every statement at the large size, flagging those that grew.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import io
 import math
-import os
 import random
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -44,7 +41,7 @@ import shapely
 from sqlalchemy import event, select
 
 from backend.app import create_app
-from backend.config import Settings
+from backend.config import Settings, normalize_database_url
 from backend.db import Database, make_engine
 from backend.directory import agents
 from backend.directory.models import Category, Unit
@@ -52,10 +49,9 @@ from backend.reports.models import Report, public_cell
 from backend.reports.nearby import SIMILAR, similar_params
 from backend.routing.geometry import ZoneIndex
 from backend.routing.services import RoutingTable
-from backend.seeding import load_seeds
 from backend.zones.models import Zone
-from bench import percentiles, postgres_schema
-from bench.intake import bodies, closed_loop, open_loop, serve
+from bench import percentiles
+from bench.intake import bodies, seeded_schema, side_by_side
 
 YEARS = 10
 RECENT = timedelta(days=60)  # the part of the history still being worked on
@@ -174,17 +170,7 @@ def measure(args, conninfo: str, schema: str, url: str, env: dict[str, str], his
     """Every figure at the data's current size, and the statements behind the read figures."""
     figures: dict[str, tuple[float, ...]] = {}
     statements: dict[str, list[tuple[str, object]]] = {}
-    payloads = bodies(5000)
-    with ExitStack() as stack:
-        serve(stack, "wsgi:app", 18097, env)
-        serve(stack, "bench.floor_app:app", 18098, env)
-        asyncio.run(closed_loop(18097, "/api/v1/reports", payloads[:200], 2))  # warm-up
-        asyncio.run(closed_loop(18098, "/floor", payloads[:200], 2))
-        ours, floor = 0.0, 0.0
-        for _ in range(args.rounds):
-            floor = max(floor, asyncio.run(closed_loop(18098, "/floor", payloads, args.seconds)))
-            ours = max(ours, asyncio.run(closed_loop(18097, "/api/v1/reports", payloads, args.seconds)))
-        latencies = asyncio.run(open_loop(18097, "/api/v1/reports", payloads, ours / 2, args.seconds))
+    ours, floor, latencies = side_by_side(env, bodies(5000), args.seconds, args.rounds, ports=(18097, 18098))
     figures["intake throughput ratio"] = (ours / floor, ours, floor)
     figures["intake p99 (ms)"] = (float(np.percentile(latencies, 99)),)
     with psycopg.connect(conninfo, autocommit=True) as connection:
@@ -348,13 +334,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=400, help="timed calls of each read")
     args = parser.parse_args()
 
-    conninfo = args.database_url
-    schema = f"bench_scale_{os.getpid()}"
     results = {}
-    with postgres_schema(conninfo, schema) as url:
+    with seeded_schema(args.database_url, "bench_scale") as (conninfo, schema, env):
+        url = normalize_database_url(env["DATABASE_URL"])
         engine = make_engine(url)
         with Database(engine).transaction() as session:
-            load_seeds(session)
             agents.create_agent(
                 session,
                 email="scale@seinesaintdenis.fr",
@@ -365,17 +349,6 @@ def main() -> None:
         with Database(engine).transaction() as session:
             history = History(session, args.reports, datetime.now(UTC))
         engine.dispose()
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            connection.execute(f'SET search_path TO "{schema}"')
-            connection.execute("CREATE TABLE bench_floor (id serial PRIMARY KEY, payload json)")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "SIGNAL93_"))}
-        env.update(
-            DATABASE_URL=url.replace("postgresql+psycopg://", "postgresql://"),
-            SECRET_KEY="s" * 40,
-            SIGNAL93_INSTANCE_PATH=f"/tmp/{schema}",
-            LOG_LEVEL="WARNING",
-            INTAKE_RATE_LIMIT="100000000 per minute",
-        )
         loads = {}
         loads["small"] = history.copy(conninfo, schema, 1, args.small)
         results["small"] = measure(args, conninfo, schema, url, env, history)

@@ -20,10 +20,8 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import struct
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,9 +29,7 @@ import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
-import psycopg
-
-from bench.intake import CLIENT_ID, GUNICORN, ROOT, bodies
+from bench.intake import CLIENT_ID, GUNICORN, ROOT, bodies, seeded_schema
 
 CONCURRENT = 10
 BOUNDARY = "signal93-bench-boundary"
@@ -167,44 +163,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; the worst of each side counts")
     args = parser.parse_args()
 
-    schema = f"bench_{os.getpid()}"
-    conninfo = args.database_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(conninfo, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    url = f"{args.database_url}{'&' if '?' in args.database_url else '?'}options=-csearch_path%3D{schema}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "SIGNAL93_"))}
-    env.update(DATABASE_URL=url, SECRET_KEY="b" * 40, SIGNAL93_INSTANCE_PATH=f"/tmp/{schema}", LOG_LEVEL="WARNING")
-    env.update(INTAKE_RATE_LIMIT="100000000 per minute")
     reports = [
         json.dumps({**json.loads(body), "category": "debordement-avaloir", "attributes": {"pluie": "oui"}}).encode()
         for body in bodies(CONCURRENT)
     ]
     results: dict[str, list[tuple[int, int, float]]] = {"floor": [], "signal93": []}
-    try:
-        seeded = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "seed"], cwd=ROOT, env=env, capture_output=True, text=True
-        )
-        if seeded.returncode:
-            raise SystemExit(seeded.stderr)
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            connection.execute(f'CREATE TABLE "{schema}".bench_floor (id serial PRIMARY KEY, payload json)')
-        with tempfile.TemporaryDirectory() as work, ExitStack() as stack:
-            video = Video(Path(work), int(args.size_mb * 1_000_000))
-            (Path(work) / "small").mkdir()
-            small = Video(Path(work) / "small", 600_000)
-            ours = serve(stack, "wsgi:app", 18095, env)
-            floor = serve(stack, "bench.floor_app:app", 18096, env)
-            time.sleep(2)
-            for port, path in ((18095, "/api/v1/reports"), (18096, "/floor/upload")):  # warm-up: a small one each
-                asyncio.run(upload(port, path, reports[0], small, 10**9 + port))
-            for index in range(args.rounds):
-                first = (index + 1) * 1000
-                results["floor"].append(measured_round(18096, "/floor/upload", reports, video, floor, first))
-                results["signal93"].append(measured_round(18095, "/api/v1/reports", reports, video, ours, first))
-    finally:
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        shutil.rmtree(f"/tmp/{schema}", ignore_errors=True)
+    with seeded_schema(args.database_url) as (_, _, env), tempfile.TemporaryDirectory() as work, ExitStack() as stack:
+        video = Video(Path(work), int(args.size_mb * 1_000_000))
+        (Path(work) / "small").mkdir()
+        small = Video(Path(work) / "small", 600_000)
+        ours = serve(stack, "wsgi:app", 18095, env)
+        floor = serve(stack, "bench.floor_app:app", 18096, env)
+        time.sleep(2)
+        for port, path in ((18095, "/api/v1/reports"), (18096, "/floor/upload")):  # warm-up: a small one each
+            asyncio.run(upload(port, path, reports[0], small, 10**9 + port))
+        for index in range(args.rounds):
+            first = (index + 1) * 1000
+            results["floor"].append(measured_round(18096, "/floor/upload", reports, video, floor, first))
+            results["signal93"].append(measured_round(18095, "/api/v1/reports", reports, video, ours, first))
     mb = 1024 * 1024
     total = CONCURRENT * args.size_mb
     print(
