@@ -124,9 +124,12 @@ async def open_loop(port: int, path: str, payloads: list[bytes], rate: float, se
     return latencies
 
 
-def serve(stack: ExitStack, app: str, port: int, env: dict[str, str]) -> None:
+def serve(
+    stack: ExitStack, app: str, port: int, env: dict[str, str], options: tuple[str, ...] = ("--workers", "2")
+) -> int:
+    """gunicorn serving ``app`` on ``port`` until ``stack`` closes, once it answers: its pid."""
     process = subprocess.Popen(
-        [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", "2", app],
+        [str(GUNICORN), "--bind", f"127.0.0.1:{port}", *options, app],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -138,10 +141,10 @@ def serve(stack: ExitStack, app: str, port: int, env: dict[str, str]) -> None:
     while True:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
-                return
+                return process.pid
         except OSError as exc:
             if "404" in str(exc):  # the floor app has no probe: it answers, so it is up
-                return
+                return process.pid
             if time.time() > deadline:
                 raise RuntimeError(f"{app} did not start") from None
             time.sleep(0.2)

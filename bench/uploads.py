@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import struct
-import subprocess
 import tempfile
 import threading
 import time
@@ -29,7 +28,7 @@ import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.intake import CLIENT_ID, GUNICORN, ROOT, bodies, seeded_schema
+from bench.intake import CLIENT_ID, bodies, seeded_schema, serve
 
 CONCURRENT = 10
 BOUNDARY = "signal93-bench-boundary"
@@ -139,21 +138,7 @@ def measured_round(
     return before, peak, time.perf_counter() - start
 
 
-def serve(stack: ExitStack, app: str, port: int, env: dict[str, str]) -> int:
-    process = subprocess.Popen(
-        [
-            str(GUNICORN),
-            *("--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "gthread"),
-            *("--threads", str(CONCURRENT), "--timeout", "300", app),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    stack.callback(process.wait, 10)
-    stack.callback(process.terminate)
-    return worker_pid(process.pid)
+ONE_WORKER = ("--workers", "1", "--worker-class", "gthread", "--threads", str(CONCURRENT), "--timeout", "300")
 
 
 def main() -> None:
@@ -172,9 +157,8 @@ def main() -> None:
         video = Video(Path(work), int(args.size_mb * 1_000_000))
         (Path(work) / "small").mkdir()
         small = Video(Path(work) / "small", 600_000)
-        ours = serve(stack, "wsgi:app", 18095, env)
-        floor = serve(stack, "bench.floor_app:app", 18096, env)
-        time.sleep(2)
+        ours = worker_pid(serve(stack, "wsgi:app", 18095, env, ONE_WORKER))
+        floor = worker_pid(serve(stack, "bench.floor_app:app", 18096, env, ONE_WORKER))
         for port, path in ((18095, "/api/v1/reports"), (18096, "/floor/upload")):  # warm-up: a small one each
             asyncio.run(upload(port, path, reports[0], small, 10**9 + port))
         for index in range(args.rounds):
