@@ -101,8 +101,16 @@ class History:
         start = time.perf_counter()
         with psycopg.connect(conninfo, autocommit=True) as connection:
             connection.execute(f'SET search_path TO "{schema}"')
-            # A bulk load counts once at the end, as migration 0018 does, rather than row by row.
+            # A bulk load counts once at the end, as migration 0018 does, rather than row by row, and
+            # builds the plain indexes once at the end (their definitions as the migrations made them).
             connection.execute("ALTER TABLE reports DISABLE TRIGGER report_counts_insert")
+            indexes = connection.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s "
+                "AND tablename IN ('reports', 'report_events') AND indexdef NOT LIKE 'CREATE UNIQUE%%'",
+                (schema,),
+            ).fetchall()
+            for name, _ in indexes:
+                connection.execute(f'DROP INDEX "{name}"')
             with connection.cursor() as cursor:
                 with cursor.copy(f"COPY reports ({REPORT_COLUMNS}) FROM STDIN") as copy:
                     batch = io.StringIO()
@@ -136,6 +144,8 @@ class History:
                             copy.write(batch.getvalue())
                             batch = io.StringIO()
                     copy.write(batch.getvalue())
+            for _, definition in indexes:
+                connection.execute(definition)
             connection.execute("ALTER TABLE reports ENABLE TRIGGER report_counts_insert")
             connection.execute("DELETE FROM report_counts")
             connection.execute(COUNT_ALL)

@@ -74,8 +74,27 @@ class Report(Base):
         Index("ix_reports_unit_id_received_at_id", "unit_id", "received_at", "id"),
         # Its counts per status, for a directorate or one of its units: read from the index alone.
         Index("ix_reports_directorate_id_unit_id_status", "directorate_id", "unit_id", "status"),
-        # The public list by bounding box: per grid cell, newest first.
-        Index("ix_reports_public_cell_received_at_id", "public_cell", "received_at", "id"),
+        # The public list by bounding box: per grid cell, newest first, the point in the index so
+        # that the box is checked on the index alone (the planner then never sorts a whole cell).
+        Index("ix_reports_public_cell_received_at_id", "public_cell", "received_at", "id", "public_lon", "public_lat"),
+        # The agents' queue on open statuses (its usual view): the backlog of a unit, of a
+        # directorate, newest first, whatever the years of closed reports beside it.
+        Index(
+            "ix_reports_open_unit_id_received_at_id",
+            "unit_id",
+            "received_at",
+            "id",
+            postgresql_where=text(_OPEN),
+            sqlite_where=text(_OPEN),
+        ),
+        Index(
+            "ix_reports_open_directorate_id_received_at_id",
+            "directorate_id",
+            "received_at",
+            "id",
+            postgresql_where=text(_OPEN),
+            sqlite_where=text(_OPEN),
+        ),
         # Similar reports at intake: the open reports of a category near a point (the backlog,
         # not the years of closed reports).
         Index(

@@ -9,7 +9,8 @@ Three things keep the hot reads at the same cost after ten years of reports (ben
   commune, kept by triggers on ``reports`` (insert, delete, and an update of one of those columns);
 - ``reports.public_cell``: the 0.01 degree cell of the public point, leading an index the public
   list by bounding box reads one cell at a time, newest first;
-- a partial index of the open reports by category and point, for the similar reports at intake.
+- partial indexes of the open reports: by category and point (the similar reports at intake), by unit
+  and by directorate, newest first (the agents' queue on open statuses).
 
 SQLite drops a table's triggers when a batch migration recreates it: a later batch migration of
 ``reports`` must create them again (``_create_triggers``).
@@ -136,8 +137,18 @@ def upgrade() -> None:
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.alter_column("public_cell", existing_type=sa.Integer(), nullable=False)
         batch_op.create_index(
-            "ix_reports_public_cell_received_at_id", ["public_cell", "received_at", "id"], unique=False
+            "ix_reports_public_cell_received_at_id",
+            ["public_cell", "received_at", "id", "public_lon", "public_lat"],
+            unique=False,
         )
+        for scope in ("unit_id", "directorate_id"):
+            batch_op.create_index(
+                f"ix_reports_open_{scope}_received_at_id",
+                [scope, "received_at", "id"],
+                unique=False,
+                postgresql_where=sa.text(OPEN),
+                sqlite_where=sa.text(OPEN),
+            )
         batch_op.create_index(
             "ix_reports_open_category_id_lat_lon",
             ["category_id", "lat", "lon"],
@@ -155,6 +166,8 @@ def downgrade() -> None:
     _drop_triggers(dialect)
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.drop_index("ix_reports_open_category_id_lat_lon")
+        batch_op.drop_index("ix_reports_open_directorate_id_received_at_id")
+        batch_op.drop_index("ix_reports_open_unit_id_received_at_id")
         batch_op.drop_index("ix_reports_public_cell_received_at_id")
         batch_op.drop_column("public_cell")
     op.drop_table("report_counts")
