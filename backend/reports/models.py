@@ -96,12 +96,15 @@ class Report(Base):
             sqlite_where=text(_OPEN),
         ),
         # Similar reports at intake: the open reports of a category near a point (the backlog,
-        # not the years of closed reports).
+        # not the years of closed reports), read from the index alone.
         Index(
             "ix_reports_open_category_id_lat_lon",
             "category_id",
             "lat",
             "lon",
+            "received_at",
+            "id",
+            "status",
             postgresql_where=text(f"{_OPEN} AND sensitive IS false"),
             sqlite_where=text(f"{_OPEN} AND sensitive IS 0"),
         ),

@@ -151,7 +151,7 @@ def upgrade() -> None:
             )
         batch_op.create_index(
             "ix_reports_open_category_id_lat_lon",
-            ["category_id", "lat", "lon"],
+            ["category_id", "lat", "lon", "received_at", "id", "status"],
             unique=False,
             postgresql_where=sa.text(f"{OPEN} AND sensitive IS false"),
             sqlite_where=sa.text(f"{OPEN} AND sensitive IS 0"),
