@@ -300,11 +300,7 @@ def uploaded_files(names: tuple[str, ...] = ("photos", "video")) -> dict[str, li
         raise InvalidFields(errors={"files": {name: ["unknown file field"] for name in sorted(unknown)}})
     # A file input left empty is sent by browsers as a part with no file name and no content.
     files = {
-        name: [
-            received
-            for f in request.files.getlist(name)
-            if (received := Received(f.stream, f.filename or "")).size or f.filename
-        ]
+        name: [received for f in request.files.getlist(name) if (received := Received(f.stream)).size or f.filename]
         for name in names
     }
     return {name: items for name, items in files.items() if items}

@@ -39,31 +39,24 @@ class Received:
     """A file received with a request, read once as it comes (its size and SHA-256 are known),
     then kept in a spooled temporary file: a large video never sits whole in memory."""
 
-    def __init__(self, stream: IO[bytes], filename: str = ""):
+    def __init__(self, stream: IO[bytes]):
         digest, size = hashlib.sha256(), 0
         stream.seek(0)
         while chunk := stream.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
         stream.seek(0)
-        self.stream, self.filename, self.size, self.sha256 = stream, filename, size, digest.hexdigest()
+        self.stream, self.size, self.sha256 = stream, size, digest.hexdigest()
 
     @classmethod
-    def of(cls, data: bytes, filename: str = "") -> Received:
-        """Bytes already in memory, as a received file (seeds, tests, the sandbox)."""
-        return cls(io.BytesIO(data), filename)
+    def of(cls, data: bytes) -> Received:
+        """Bytes already in memory, as a received file (tests)."""
+        return cls(io.BytesIO(data))
 
     def head(self, length: int) -> bytes:
         """The first ``length`` bytes (what a file's type is sniffed from)."""
         self.stream.seek(0)
         data = self.stream.read(length)
-        self.stream.seek(0)
-        return data
-
-    def read(self) -> bytes:
-        """The whole file, for what is bounded small enough (a photo, by its size limit)."""
-        self.stream.seek(0)
-        data = self.stream.read()
         self.stream.seek(0)
         return data
 

@@ -77,7 +77,7 @@ def test_an_upload_is_stored_from_its_spooled_file_under_its_digest(storage):
     data = os.urandom(1 << 16) * 144  # 9 MB
     with tempfile.SpooledTemporaryFile(max_size=500 * 1024) as spooled:
         spooled.write(data)
-        received = Received(spooled, "video.mp4")
+        received = Received(spooled)
         assert (received.size, received.sha256) == (len(data), hashlib.sha256(data).hexdigest())
         assert received.head(8) == data[:8]
         key = digest_key("originals", received.sha256, ".mp4")

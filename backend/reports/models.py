@@ -52,13 +52,14 @@ def public_point(lon: float, lat: float, sensitive: bool) -> tuple[float, float]
 
 # The public list's grid: cells of 0.01 degree (about 1.1 km north-south, 0.73 km east-west here).
 CELLS_PER_DEGREE = 100
+CELL_ROW = 100_000  # a cell is row * CELL_ROW + column (rows count latitude, columns longitude)
 
 
 def public_cell(lon: float, lat: float) -> int:
     """The grid cell of a public point: the leading key of the index the public list by bounding
     box reads, one short newest-first range per cell whatever the years of history."""
     row = math.floor(lat * CELLS_PER_DEGREE) + 90 * CELLS_PER_DEGREE
-    return row * 100_000 + math.floor(lon * CELLS_PER_DEGREE) + 180 * CELLS_PER_DEGREE
+    return row * CELL_ROW + math.floor(lon * CELLS_PER_DEGREE) + 180 * CELLS_PER_DEGREE
 
 
 class Report(Base):

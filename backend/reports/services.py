@@ -18,7 +18,7 @@ from backend.media.services import MediaIntake, MediaNotFound, MediaNotReady
 from backend.pagination import DATETIME, Page, decode_cursor, paginate
 from backend.reports.errors import InvalidReport, ReportClosed, ReporterTokenMissing, ReportNotFound
 from backend.reports.intake import verify_reporter_token
-from backend.reports.models import OPEN_STATUSES, Report, Support, parse_reference, public_cell
+from backend.reports.models import CELL_ROW, OPEN_STATUSES, Report, Support, parse_reference, public_cell
 from backend.storage import File, Received, Storage, stored_file
 
 
@@ -219,11 +219,11 @@ def grid_cells(bbox: tuple[float, float, float, float]) -> list[int] | None:
     :data:`MAX_CELLS` (a large box: its newest reports are quickly found newest first)."""
     min_lon, min_lat, max_lon, max_lat = bbox
     first, last = public_cell(min_lon, min_lat), public_cell(max_lon, max_lat)
-    rows = range(first // 100_000, last // 100_000 + 1)
-    columns = range(first % 100_000, last % 100_000 + 1)
+    rows = range(first // CELL_ROW, last // CELL_ROW + 1)
+    columns = range(first % CELL_ROW, last % CELL_ROW + 1)
     if len(rows) * len(columns) > MAX_CELLS:
         return None
-    return [row * 100_000 + column for row in rows for column in columns]
+    return [row * CELL_ROW + column for row in rows for column in columns]
 
 
 _SENSITIVE = select(Report.sensitive).where(Report.id == bindparam("report_id"))
