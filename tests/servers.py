@@ -70,6 +70,13 @@ def running(command: list[str], env: dict[str, str], port: int) -> Iterator[str]
         process.stderr.close()
 
 
+def spawn_gunicorn(env: dict[str, str], port: int, *options: str) -> subprocess.Popen:
+    """gunicorn serving wsgi:app on ``port`` with ``options``, its output discarded: the process,
+    for tests that signal or kill it (wait for /readyz before using it)."""
+    command = [str(GUNICORN), "--bind", f"127.0.0.1:{port}", *options, "wsgi:app"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def gunicorn(env: dict[str, str], workers: int = 2, port: int | None = None):
     port = port or free_port()
     command = [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]

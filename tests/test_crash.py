@@ -28,7 +28,7 @@ from sqlalchemy import text
 from backend.db import make_engine
 from tests.factories import report_payload
 from tests.media.files import jpeg_from_phone
-from tests.servers import GUNICORN, ROOT, app_env, flask, free_port
+from tests.servers import ROOT, app_env, flask, free_port, spawn_gunicorn
 
 SUBMISSIONS = int(os.environ.get("SUBMISSIONS", "2000"))
 CLIENTS = 16
@@ -112,13 +112,7 @@ def test_nothing_acknowledged_is_lost_when_workers_are_killed_under_load(tmp_pat
     assert flask(env, "seed").returncode == 0
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    web = subprocess.Popen(
-        [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "30", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    web = spawn_gunicorn(env, port, "--workers", "2", "--timeout", "30")
     worker_command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
     workers = [
         subprocess.Popen(worker_command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

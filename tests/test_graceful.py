@@ -18,7 +18,7 @@ from sqlalchemy import text
 from backend.db import make_engine
 from tests.factories import report_payload
 from tests.media.files import jpeg_from_phone
-from tests.servers import GUNICORN, ROOT, app_env, flask, free_port
+from tests.servers import ROOT, app_env, flask, free_port, spawn_gunicorn
 
 
 def wait_for(condition, seconds: float = 30.0) -> None:
@@ -43,13 +43,7 @@ def test_sigterm_lets_the_request_in_flight_and_the_running_job_finish(tmp_path,
     env = app_env(tmp_path / "instance", fresh_database_url, SECRET_KEY="k" * 40, REDIS_URL=redis_url)
     assert flask(env, "seed").returncode == 0
     port = free_port()
-    web = subprocess.Popen(
-        [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--graceful-timeout", "30", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    web = spawn_gunicorn(env, port, "--workers", "1", "--graceful-timeout", "30")
     try:
         wait_for(lambda: ready(port))
         # A phone on a slow network: half the report sent, then SIGTERM, then the rest.
